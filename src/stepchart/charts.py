@@ -1,0 +1,259 @@
+"""Lifecycle charts: YAML -> :class:`StepType` -> a compiled python-statemachine class.
+
+Each chart compiles once per process. The compiled class executes every lifecycle
+move; its state lives on the step record (``CurrentStep.status``) through a small
+slot model, so one machine instance per thread serves every record of a type.
+"""
+
+from __future__ import annotations
+
+import copy
+import keyword
+import threading
+from pathlib import Path
+from typing import Any
+
+from statemachine import StateChart
+from statemachine.exceptions import InvalidDefinition
+from statemachine.io.class_factory import create_machine_class_from_definition
+
+from .errors import DefinitionError, Problem
+from .model import ChartState, ChartTransition, CurrentStep, StepDef, StepType
+from .schemacheck import check_document
+from .yamldoc import Document, parse_yaml, read_yaml_file
+
+__all__ = ["EVENTS", "GUARDS", "Lifecycle", "load_chart", "load_chart_dir", "parse_chart"]
+
+EVENTS = ("run", "stop", "finish", "respond", "complete", "fail")
+"""The operations the engine sends to a lifecycle: a closed set."""
+
+GUARDS = {
+    "canSkip": lambda d: d.can_skip,
+    "notCanSkip": lambda d: not d.can_skip,
+    "proceedNext": lambda d: d.proceed_next,
+    "automatic": lambda d: d.automatic,
+}
+"""Named guards a chart transition may use: facts of the step definition."""
+
+_RESERVED = {n for n in dir(StateChart)} | {"model", "state", "step", "slot"} | set(keyword.kwlist)
+_VALUE_EVENTS = {"respond", "complete"}
+
+
+def parse_chart(doc: Document) -> StepType:
+    """Check a parsed chart document and build its :class:`StepType`."""
+    problems = check_document(doc, "chart")
+    if problems:
+        raise DefinitionError(problems)
+    v = doc.value
+    states: dict[str, ChartState] = {}
+    for sid, sdef in v["states"].items():
+        line = doc.mark(("states", sid), key=True)[0]
+        if sid in _RESERVED or sid.lower() in {n.lower() for n in ("model", "send", "states", "events")}:
+            problems.append(doc.problem(("states", sid), "reserved-name",
+                                        f"state id {sid!r} clashes with a python-statemachine name; choose another", key=True))
+        states[sid] = ChartState(sid, bool(sdef.get("started", False)), bool(sdef.get("running", False)),
+                                 bool(sdef.get("final", False)), sdef.get("description", ""), line,
+                                 bool(sdef.get("external", False)))
+    if v["initial"] not in states:
+        problems.append(doc.problem(("initial",), "unknown-state",
+                                    f"initial state {v['initial']!r} is not a state; states are: {', '.join(states)}"))
+    elif states[v["initial"]].final:
+        problems.append(doc.problem(("initial",), "final-initial", "the initial state cannot be final"))
+    if not any(s.final for s in states.values()):
+        problems.append(doc.problem(("states",), "no-final-state", "a lifecycle needs a final state (the step finishes)"))
+    transitions: list[ChartTransition] = []
+    for i, t in enumerate(v["transitions"]):
+        sources = (t["from"],) if isinstance(t["from"], str) else tuple(t["from"])
+        for j, src in enumerate(sources):
+            p = ("transitions", i, "from") if isinstance(t["from"], str) else ("transitions", i, "from", j)
+            if src not in states:
+                problems.append(doc.problem(p, "unknown-state", f"{src!r} is not a state; states are: {', '.join(states)}"))
+            elif states[src].final:
+                problems.append(doc.problem(p, "move-from-final", f"final state {src!r} cannot have outgoing moves"))
+        target = t["to"]
+        if target not in states:
+            problems.append(doc.problem(("transitions", i, "to"), "unknown-state",
+                                        f"{target!r} is not a state; states are: {', '.join(states)}"))
+        else:
+            final = states[target].final
+            if "returnValue" in t and not final:
+                problems.append(doc.problem(("transitions", i, "returnValue"), "return-value-not-final",
+                                            "only a move into a final state gives a return value"))
+            if final and "returnValue" not in t and t["event"] not in _VALUE_EVENTS:
+                problems.append(doc.problem(("transitions", i), "missing-return-value",
+                                            f"a {t['event']} move into a final state must say its returnValue"))
+        transitions.append(ChartTransition(t["event"], sources, target, t.get("guard"), t.get("returnValue"),
+                                           t.get("record"), tuple(t.get("emit", ())), doc.mark(("transitions", i))[0]))
+    problems.extend(_unreachable(v["initial"], states, transitions, doc))
+    if problems:
+        raise DefinitionError(problems)
+    step_type = StepType(v["stepType"], v["initial"], states, tuple(transitions),
+                         bool(v.get("asynchronous", False)), v.get("description", ""), doc.file)
+    _validate_with_statemachine(step_type, doc)
+    return step_type
+
+
+def _unreachable(initial: str, states: dict[str, ChartState], transitions: list[ChartTransition],
+                 doc: Document) -> list[Problem]:
+    seen = {initial} | {sid for sid, s in states.items() if s.external}
+    todo = list(seen)
+    while todo:
+        here = todo.pop()
+        for t in transitions:
+            if here in t.sources and t.target not in seen:
+                seen.add(t.target)
+                todo.append(t.target)
+    return [doc.problem(("states", sid), "unreachable-state",
+                        f"state {sid!r} is never reached from {initial!r}; mark it external: true if only "
+                        "job documents or the host put steps there", key=True)
+            for sid in states if sid not in seen]
+
+
+def _definition(step_type: StepType, *, with_final: bool) -> dict[str, Any]:
+    states: dict[str, Any] = {}
+    for sid, s in step_type.states.items():
+        entry: dict[str, Any] = {"initial": sid == step_type.initial}
+        if with_final and s.final:
+            entry["final"] = True
+        states[sid] = entry
+    for t in step_type.transitions:
+        for src in t.sources:
+            move: dict[str, Any] = {"target": t.target}
+            if t.guard:
+                move["cond"] = f"guard_{t.guard}"
+            states[src].setdefault("on", {}).setdefault(t.event, []).append(move)
+    return {"states": states}
+
+
+def _validate_with_statemachine(step_type: StepType, doc: Document) -> None:
+    """python-statemachine's own checks (reachability, trap states), located at the chart."""
+    try:
+        create_machine_class_from_definition(
+            f"{step_type.id}Check",
+            **copy.deepcopy(_definition(step_type, with_final=True)),
+            validate_disconnected_states=False,  # reachability is ours: external states count as entries
+        )
+    except InvalidDefinition as exc:
+        raise doc.error(("states",), "invalid-lifecycle", f"python-statemachine refuses the chart: {exc}") from None
+
+
+class _Slot:
+    """The model a compiled machine is bound to: it points at one step record at a time."""
+
+    __slots__ = ("definition", "record")
+
+    def __init__(self) -> None:
+        self.record: CurrentStep | None = None
+        self.definition: StepDef | None = None
+
+    @property
+    def state(self) -> str | None:
+        return self.record.status if self.record is not None else None
+
+    @state.setter
+    def state(self, value: str) -> None:
+        if self.record is not None:
+            self.record.status = value
+
+    def _guard(self, name: str) -> bool:
+        return self.definition is not None and bool(GUARDS[name](self.definition))
+
+    @property
+    def guard_canSkip(self) -> bool:  # noqa: N802 - named after the chart's guard
+        return self._guard("canSkip")
+
+    @property
+    def guard_notCanSkip(self) -> bool:  # noqa: N802
+        return self._guard("notCanSkip")
+
+    @property
+    def guard_proceedNext(self) -> bool:  # noqa: N802
+        return self._guard("proceedNext")
+
+    @property
+    def guard_automatic(self) -> bool:  # noqa: N802
+        return self._guard("automatic")
+
+
+class Lifecycle:
+    """A step type compiled to a python-statemachine class, ready to move records."""
+
+    def __init__(self, step_type: StepType) -> None:
+        self.type = step_type
+        self.machine_class: type[StateChart] = create_machine_class_from_definition(
+            f"{step_type.id[:1].upper()}{step_type.id[1:]}Lifecycle",
+            **copy.deepcopy(_definition(step_type, with_final=False)),
+            allow_event_without_transition=False,
+            catch_errors_as_events=False,
+            validate_trap_states=False,
+            validate_final_reachability=False,
+            validate_disconnected_states=False,
+        )
+        self._local = threading.local()
+
+    def _machine(self) -> tuple[StateChart, _Slot]:
+        pair: tuple[StateChart, _Slot] | None = getattr(self._local, "pair", None)
+        if pair is None:
+            slot = _Slot()
+            slot.record = CurrentStep("", self.type.initial)
+            pair = (self.machine_class(model=slot), slot)
+            self._local.pair = pair
+        return pair
+
+    def transition_for(self, status: str, event: str, step: StepDef) -> ChartTransition | None:
+        """The move ``event`` would make from ``status``, without making it."""
+        for t in self.type.transitions:
+            if t.event == event and status in t.sources and (t.guard is None or GUARDS[t.guard](step)):
+                return t
+        return None
+
+    def accepts(self, status: str, event: str, step: StepDef) -> bool:
+        return self.transition_for(status, event, step) is not None
+
+    def fire(self, record: CurrentStep, event: str, step: StepDef) -> ChartTransition:
+        """Move ``record`` by ``event`` through the compiled machine; refusals raise."""
+        expected = self.transition_for(record.status, event, step)
+        machine, slot = self._machine()
+        slot.record, slot.definition = record, step
+        try:
+            machine.send(event)
+        finally:
+            slot.record, slot.definition = None, None
+        if expected is None or record.status != expected.target:  # pragma: no cover - they agree by construction
+            raise RuntimeError(f"{self.type.id}: the compiled machine and the chart disagree on {event}")
+        return expected
+
+    def is_final(self, status: str) -> bool:
+        s = self.type.states.get(status)
+        return bool(s and s.final)
+
+
+def load_chart(path: str | Path) -> StepType:
+    return parse_chart(read_yaml_file(path))
+
+
+def load_chart_text(text: str, file: str = "<string>") -> StepType:
+    return parse_chart(parse_yaml(text, file))
+
+
+def load_chart_dir(*dirs: str | Path) -> dict[str, StepType]:
+    """Every ``*.yaml``/``*.yml`` chart of the folders; a later folder may add types, never redefine one."""
+    types: dict[str, StepType] = {}
+    problems: list[Problem] = []
+    for d in dirs:
+        for f in sorted(Path(d).iterdir()):
+            if f.suffix not in (".yaml", ".yml") or not f.is_file():
+                continue
+            try:
+                st = load_chart(f)
+            except DefinitionError as exc:
+                problems.extend(exc.problems)
+                continue
+            if st.id in types:
+                problems.append(Problem(str(f), 1, 1, "duplicate-step-type",
+                                        f"step type {st.id!r} is already defined in {types[st.id].file}"))
+                continue
+            types[st.id] = st
+    if problems:
+        raise DefinitionError(problems)
+    return types

@@ -1,0 +1,123 @@
+"""The shipped JSON Schemas and the checks made with them.
+
+Every schema is draft-07 and loaded once. The ``date-time`` format is our own
+(:func:`stepchart.timeutil.is_datetime`), registered with the format checker, so the
+payload, job and scenario checks accept exactly SPEC R10's date-times.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft7Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+
+from .errors import Problem, format_path
+from .timeutil import is_datetime
+from .yamldoc import Document
+
+__all__ = ["SCHEMA_NAMES", "check_document", "load_schema", "payload_violations", "validator"]
+
+SCHEMA_NAMES = ("payload", "response", "error", "workflow", "chart", "rules", "job", "scenario")
+
+_FORMATS = FormatChecker(formats=())
+_FORMATS.checks("date-time")(is_datetime)
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    """The shipped schema ``name`` (one of :data:`SCHEMA_NAMES`) as a dict."""
+    if name not in SCHEMA_NAMES:
+        raise KeyError(f"no schema {name!r}; schemas are: {', '.join(SCHEMA_NAMES)}")
+    text = resources.files("stepchart").joinpath(f"schemas/{name}.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@cache
+def validator(name: str) -> Draft7Validator:
+    """A draft-07 validator for the shipped schema, with our date-time format."""
+    return Draft7Validator(load_schema(name), format_checker=_FORMATS)
+
+
+def _sorted_errors(name: str, value: Any) -> list[ValidationError]:
+    return sorted(validator(name).iter_errors(value), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+
+
+def _leaf_errors(error: ValidationError) -> list[ValidationError]:
+    """For oneOf/anyOf, report the alternative that got furthest rather than the umbrella."""
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        deepest = max(len(e.absolute_path) for e in error.context)
+        if deepest > len(error.absolute_path):
+            best = [e for e in error.context if len(e.absolute_path) == deepest]
+            out: list[ValidationError] = []
+            for e in best:
+                out.extend(_leaf_errors(e))
+            return out
+    return [error]
+
+
+def describe(error: ValidationError) -> tuple[str, str, bool, tuple[str | int, ...]]:
+    """(code, message, at_key, path) for one violation, in designer words."""
+    path = tuple(error.absolute_path)
+    v = error.validator
+    if v == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = [k for k in error.instance if k not in allowed]
+        key = extra[0] if extra else "?"
+        return ("unknown-key", f"unknown key {key!r}; allowed here: {', '.join(allowed)}", True, (*path, key))
+    if v == "required":
+        return ("missing-key", f"{error.message}", False, path)
+    if v == "type":
+        want = error.validator_value
+        want_s = " or ".join(want) if isinstance(want, list) else want
+        return ("wrong-type", f"expected {want_s}, found {_json_type(error.instance)} {_short(error.instance)}", False, path)
+    if v == "enum":
+        return ("bad-value", f"{_short(error.instance)} is not allowed; allowed: {', '.join(map(str, error.validator_value))}", False, path)
+    if v == "format":
+        return ("bad-format", f"{_short(error.instance)} is not a {error.validator_value} (RFC 3339, zone required)", False, path)
+    if v == "pattern":
+        return ("bad-name", f"{_short(error.instance)} does not match {error.validator_value}", False, path)
+    return (f"schema-{v}", error.message, False, path)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return "object"
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_document(doc: Document, name: str) -> list[Problem]:
+    """Every schema violation of a parsed document, each located in its file."""
+    problems: list[Problem] = []
+    for error in _sorted_errors(name, doc.value):
+        for leaf in _leaf_errors(error):
+            code, message, at_key, path = describe(leaf)
+            problems.append(doc.problem(path, code, f"{format_path(path)}: {message}", key=at_key))
+    return problems
+
+
+def payload_violations(value: Any) -> list[str]:
+    """Schema violations of a jobAction body, each naming its JSON path (R14 details)."""
+    details: list[str] = []
+    for error in _sorted_errors("payload", value):
+        for leaf in _leaf_errors(error):
+            _code, message, _at_key, path = describe(leaf)
+            details.append(f"{format_path(path)}: {message}")
+    return details
