@@ -19,6 +19,7 @@ from .charts import Lifecycle, load_chart_dir
 from .context import Context, Request
 from .errors import DefinitionError, Problem, RequestError
 from .jobs import initial_assignment, parse_job
+from .manage import JobManagement
 from .model import SYSTEM, Actor, CurrentStep, Hold, Job, StepDef, StepType, Workflow
 from .payload import parse_payload
 from .paths import data_dir
@@ -130,7 +131,7 @@ def _as_now(now: datetime | str | None) -> datetime:
     return now
 
 
-class Engine:
+class Engine(JobManagement):
     """Charts, rules and workflows loaded once; jobs in a store; requests dispatched.
 
     ``charts`` and ``rules`` are folders (or files); by default the shipped ones.
@@ -221,8 +222,8 @@ class Engine:
             raise DefinitionError([Problem(doc.file, *doc.mark(("jobId",)), "duplicate-job",
                                            f"job {job.job_id!r} already exists", ("jobId",))])
         if is_new:
-            return self._start(job, wf, _as_now(now), SYSTEM, new=True)
-        self.store.add(job)
+            return self._start(job, wf, _as_now(now), SYSTEM, new=True, document=doc.value)
+        self.store.add(job, [], _creation_log(job, wf, None, doc.value))
         return job.to_doc()
 
     def _workflow_for_doc(self, job: Job) -> Workflow:
@@ -230,13 +231,14 @@ class Engine:
         assert wf is not None
         return wf
 
-    def _start(self, job: Job, wf: Workflow, now: datetime, actor: Actor, *, new: bool) -> dict[str, Any]:
+    def _start(self, job: Job, wf: Workflow, now: datetime, actor: Actor, *, new: bool,
+               document: dict[str, Any] | None = None) -> dict[str, Any]:
         ctx = Context(self, job, wf, actor, Request("Create"), now)
         if new:
             kind, to = initial_assignment(wf.steps[wf.initial_step])
             self._activate(ctx, wf.initial_step, kind, to, force_group=True)
         self._cascade(ctx, _Moves(self.max_automatic_moves))
-        self.store.add(job, ctx.events)
+        self.store.add(job, ctx.events, _creation_log(job, wf, now, document))
         return job.to_doc()
 
     def _next_job_id(self) -> str:
@@ -654,6 +656,13 @@ def _response(step_id: str, status: str, text: str) -> dict[str, Any]:
 
 def _not_found(job_id: str) -> RequestError:
     return RequestError("JobNotFound", f"The job {job_id!r} does not exist.", [f"jobId: {job_id}"])
+
+
+def _creation_log(job: Job, wf: Workflow, now: datetime | None, document: dict[str, Any] | None) -> dict[str, Any]:
+    """The action-log entry that starts a job's log: enough to create the job again on replay."""
+    return {"jobId": job.job_id, "actor": "system", "action": "Create",
+            "body": {"workflow": wf.id, "workflowVersion": wf.version, "document": document},
+            "now": format_datetime(now) if now is not None else None, "response": None}
 
 
 def _op_body(req: Request) -> dict[str, Any]:

@@ -50,8 +50,11 @@ class JobStore(ABC):
         return self.get(job_id) is not None
 
     @abstractmethod
-    def add(self, job: Job, events: list[dict[str, Any]] | None = None) -> None:
-        """Store a new job; raises :class:`JobExistsError` if the id is taken."""
+    def add(self, job: Job, events: list[dict[str, Any]] | None = None, log: dict[str, Any] | None = None) -> None:
+        """Store a new job (with the events and the log entry of its creation).
+
+        Raises :class:`JobExistsError` if the id is taken.
+        """
 
     @abstractmethod
     def job_ids(self) -> list[str]:
@@ -83,12 +86,14 @@ class MemoryStore(JobStore):
     def exists(self, job_id: str) -> bool:
         return job_id in self._jobs
 
-    def add(self, job: Job, events: list[dict[str, Any]] | None = None) -> None:
+    def add(self, job: Job, events: list[dict[str, Any]] | None = None, log: dict[str, Any] | None = None) -> None:
         with self._lock:
             if job.job_id in self._jobs:
                 raise JobExistsError(job.job_id)
             self._jobs[job.job_id] = job.copy()
             self.events.extend(events or [])
+            if log is not None:
+                self.log.append({"sequence": len(self.log) + 1, **log})
 
     def job_ids(self) -> list[str]:
         with self._lock:
