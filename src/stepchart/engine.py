@@ -158,6 +158,18 @@ class Engine(JobManagement):
         for w in workflows:
             self.add_workflow(w)
 
+    def spawn(self, store: JobStore | None = None) -> Engine:
+        """A new engine sharing this one's compiled charts and rules, with no workflows and its own store.
+
+        Charts and rules compile once per process; a scenario run spawns one engine each.
+        """
+        twin = object.__new__(type(self))
+        twin.step_types, twin.lifecycles, twin.rules = self.step_types, self.lifecycles, self.rules
+        twin.store = store if store is not None else MemoryStore()
+        twin.status_provider, twin.max_automatic_moves = self.status_provider, self.max_automatic_moves
+        twin.workflows, twin._versions = {}, {}
+        return twin
+
     # -- definitions ------------------------------------------------------------------
     def add_workflow(self, source: str | Path | Mapping[str, Any] | Document) -> Workflow:
         """Load a workflow (path, YAML text, mapping or parsed document); the newest version wins by id."""
