@@ -10,11 +10,12 @@ from __future__ import annotations
 import copy
 import keyword
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from statemachine import StateChart
-from statemachine.exceptions import InvalidDefinition
+from statemachine.exceptions import StateMachineError
 from statemachine.io.class_factory import create_machine_class_from_definition
 
 from .errors import DefinitionError, Problem
@@ -27,7 +28,7 @@ __all__ = ["EVENTS", "GUARDS", "Lifecycle", "load_chart", "load_chart_dir", "par
 EVENTS = ("run", "stop", "finish", "respond", "complete", "fail")
 """The operations the engine sends to a lifecycle: a closed set."""
 
-GUARDS = {
+GUARDS: dict[str, Callable[[StepDef], bool]] = {
     "canSkip": lambda d: d.can_skip,
     "notCanSkip": lambda d: not d.can_skip,
     "proceedNext": lambda d: d.proceed_next,
@@ -35,7 +36,20 @@ GUARDS = {
 }
 """Named guards a chart transition may use: facts of the step definition."""
 
-_RESERVED = {n for n in dir(StateChart)} | {"model", "state", "step", "slot"} | set(keyword.kwlist)
+_MACHINE_NAMES = {
+    "model", "state_field", "start_value", "history_values", "listeners", "listeners_inherit",
+    "initial_state", "final_states", "states_map",
+}  # fmt: skip
+"""Names python-statemachine sets on a machine class or instance that ``dir(StateChart)`` does not show."""
+
+_RESERVED = (
+    set(dir(StateChart))
+    | set(dir(type(StateChart)))
+    | _MACHINE_NAMES
+    | set(EVENTS)  # state and event ids share the class namespace (DESIGN section 3)
+    | {"state", "step", "slot"}
+    | set(keyword.kwlist)
+)
 _VALUE_EVENTS = {"respond", "complete"}
 
 
@@ -49,52 +63,108 @@ def parse_chart(doc: Document) -> StepType:
     for sid, sdef in v["states"].items():
         line = doc.mark(("states", sid), key=True)[0]
         if sid in _RESERVED or sid.lower() in {n.lower() for n in ("model", "send", "states", "events")}:
-            problems.append(doc.problem(("states", sid), "reserved-name",
-                                        f"state id {sid!r} clashes with a python-statemachine name; choose another", key=True))
-        states[sid] = ChartState(sid, bool(sdef.get("started", False)), bool(sdef.get("running", False)),
-                                 bool(sdef.get("final", False)), sdef.get("description", ""), line,
-                                 bool(sdef.get("external", False)))
+            problems.append(
+                doc.problem(
+                    ("states", sid),
+                    "reserved-name",
+                    f"state id {sid!r} clashes with a python-statemachine name or a lifecycle event "
+                    "(reserved: send, model, states, events, configuration, run, stop, finish, ...); "
+                    "choose another",
+                    key=True,
+                )
+            )
+        states[sid] = ChartState(
+            sid,
+            bool(sdef.get("started", False)),
+            bool(sdef.get("running", False)),
+            bool(sdef.get("final", False)),
+            sdef.get("description", ""),
+            line,
+            bool(sdef.get("external", False)),
+        )
     if v["initial"] not in states:
-        problems.append(doc.problem(("initial",), "unknown-state",
-                                    f"initial state {v['initial']!r} is not a state; states are: {', '.join(states)}"))
+        problems.append(
+            doc.problem(
+                ("initial",),
+                "unknown-state",
+                f"initial state {v['initial']!r} is not a state; states are: {', '.join(states)}",
+            )
+        )
     elif states[v["initial"]].final:
         problems.append(doc.problem(("initial",), "final-initial", "the initial state cannot be final"))
     if not any(s.final for s in states.values()):
-        problems.append(doc.problem(("states",), "no-final-state", "a lifecycle needs a final state (the step finishes)"))
+        problems.append(
+            doc.problem(("states",), "no-final-state", "a lifecycle needs a final state (the step finishes)")
+        )
     transitions: list[ChartTransition] = []
     for i, t in enumerate(v["transitions"]):
         sources = (t["from"],) if isinstance(t["from"], str) else tuple(t["from"])
         for j, src in enumerate(sources):
             p = ("transitions", i, "from") if isinstance(t["from"], str) else ("transitions", i, "from", j)
             if src not in states:
-                problems.append(doc.problem(p, "unknown-state", f"{src!r} is not a state; states are: {', '.join(states)}"))
+                problems.append(
+                    doc.problem(p, "unknown-state", f"{src!r} is not a state; states are: {', '.join(states)}")
+                )
             elif states[src].final:
                 problems.append(doc.problem(p, "move-from-final", f"final state {src!r} cannot have outgoing moves"))
         target = t["to"]
         if target not in states:
-            problems.append(doc.problem(("transitions", i, "to"), "unknown-state",
-                                        f"{target!r} is not a state; states are: {', '.join(states)}"))
+            problems.append(
+                doc.problem(
+                    ("transitions", i, "to"),
+                    "unknown-state",
+                    f"{target!r} is not a state; states are: {', '.join(states)}",
+                )
+            )
         else:
             final = states[target].final
             if "returnValue" in t and not final:
-                problems.append(doc.problem(("transitions", i, "returnValue"), "return-value-not-final",
-                                            "only a move into a final state gives a return value"))
+                problems.append(
+                    doc.problem(
+                        ("transitions", i, "returnValue"),
+                        "return-value-not-final",
+                        "only a move into a final state gives a return value",
+                    )
+                )
             if final and "returnValue" not in t and t["event"] not in _VALUE_EVENTS:
-                problems.append(doc.problem(("transitions", i), "missing-return-value",
-                                            f"a {t['event']} move into a final state must say its returnValue"))
-        transitions.append(ChartTransition(t["event"], sources, target, t.get("guard"), t.get("returnValue"),
-                                           t.get("record"), tuple(t.get("emit", ())), doc.mark(("transitions", i))[0]))
+                problems.append(
+                    doc.problem(
+                        ("transitions", i),
+                        "missing-return-value",
+                        f"a {t['event']} move into a final state must say its returnValue",
+                    )
+                )
+        transitions.append(
+            ChartTransition(
+                t["event"],
+                sources,
+                target,
+                t.get("guard"),
+                t.get("returnValue"),
+                t.get("record"),
+                tuple(t.get("emit", ())),
+                doc.mark(("transitions", i))[0],
+            )
+        )
     problems.extend(_unreachable(v["initial"], states, transitions, doc))
     if problems:
         raise DefinitionError(problems)
-    step_type = StepType(v["stepType"], v["initial"], states, tuple(transitions),
-                         bool(v.get("asynchronous", False)), v.get("description", ""), doc.file)
+    step_type = StepType(
+        v["stepType"],
+        v["initial"],
+        states,
+        tuple(transitions),
+        bool(v.get("asynchronous", False)),
+        v.get("description", ""),
+        doc.file,
+    )
     _validate_with_statemachine(step_type, doc)
     return step_type
 
 
-def _unreachable(initial: str, states: dict[str, ChartState], transitions: list[ChartTransition],
-                 doc: Document) -> list[Problem]:
+def _unreachable(
+    initial: str, states: dict[str, ChartState], transitions: list[ChartTransition], doc: Document
+) -> list[Problem]:
     seen = {initial} | {sid for sid, s in states.items() if s.external}
     todo = list(seen)
     while todo:
@@ -103,10 +173,17 @@ def _unreachable(initial: str, states: dict[str, ChartState], transitions: list[
             if here in t.sources and t.target not in seen:
                 seen.add(t.target)
                 todo.append(t.target)
-    return [doc.problem(("states", sid), "unreachable-state",
-                        f"state {sid!r} is never reached from {initial!r}; mark it external: true if only "
-                        "job documents or the host put steps there", key=True)
-            for sid in states if sid not in seen]
+    return [
+        doc.problem(
+            ("states", sid),
+            "unreachable-state",
+            f"state {sid!r} is never reached from {initial!r}; mark it external: true if only "
+            "job documents or the host put steps there",
+            key=True,
+        )
+        for sid in states
+        if sid not in seen
+    ]
 
 
 def _definition(step_type: StepType, *, with_final: bool) -> dict[str, Any]:
@@ -133,7 +210,7 @@ def _validate_with_statemachine(step_type: StepType, doc: Document) -> None:
             **copy.deepcopy(_definition(step_type, with_final=True)),
             validate_disconnected_states=False,  # reachability is ours: external states count as entries
         )
-    except InvalidDefinition as exc:
+    except (StateMachineError, AttributeError, KeyError, TypeError, ValueError) as exc:
         raise doc.error(("states",), "invalid-lifecycle", f"python-statemachine refuses the chart: {exc}") from None
 
 
@@ -159,19 +236,19 @@ class _Slot:
         return self.definition is not None and bool(GUARDS[name](self.definition))
 
     @property
-    def guard_canSkip(self) -> bool:  # noqa: N802 - named after the chart's guard
+    def guard_canSkip(self) -> bool:
         return self._guard("canSkip")
 
     @property
-    def guard_notCanSkip(self) -> bool:  # noqa: N802
+    def guard_notCanSkip(self) -> bool:
         return self._guard("notCanSkip")
 
     @property
-    def guard_proceedNext(self) -> bool:  # noqa: N802
+    def guard_proceedNext(self) -> bool:
         return self._guard("proceedNext")
 
     @property
-    def guard_automatic(self) -> bool:  # noqa: N802
+    def guard_automatic(self) -> bool:
         return self._guard("automatic")
 
 
@@ -180,7 +257,7 @@ class Lifecycle:
 
     def __init__(self, step_type: StepType) -> None:
         self.type = step_type
-        self.machine_class: type[StateChart] = create_machine_class_from_definition(
+        self.machine_class: type[StateChart[Any]] = create_machine_class_from_definition(
             f"{step_type.id[:1].upper()}{step_type.id[1:]}Lifecycle",
             **copy.deepcopy(_definition(step_type, with_final=False)),
             allow_event_without_transition=False,
@@ -191,8 +268,8 @@ class Lifecycle:
         )
         self._local = threading.local()
 
-    def _machine(self) -> tuple[StateChart, _Slot]:
-        pair: tuple[StateChart, _Slot] | None = getattr(self._local, "pair", None)
+    def _machine(self) -> tuple[StateChart[Any], _Slot]:
+        pair: tuple[StateChart[Any], _Slot] | None = getattr(self._local, "pair", None)
         if pair is None:
             slot = _Slot()
             slot.record = CurrentStep("", self.type.initial)
@@ -237,21 +314,32 @@ def load_chart_text(text: str, file: str = "<string>") -> StepType:
 
 
 def load_chart_dir(*dirs: str | Path) -> dict[str, StepType]:
-    """Every ``*.yaml``/``*.yml`` chart of the folders; a later folder may add types, never redefine one."""
+    """Every ``*.yaml``/``*.yml`` chart of the folders (or files); a later one may add types, never redefine one.
+
+    A path that is not a folder is read as a chart file, so a missing one is a located
+    ``DefinitionError`` (``unreadable``) as in :func:`stepchart.rules.load_rules`.
+    """
     types: dict[str, StepType] = {}
     problems: list[Problem] = []
     for d in dirs:
-        for f in sorted(Path(d).iterdir()):
-            if f.suffix not in (".yaml", ".yml") or not f.is_file():
-                continue
+        p = Path(d)
+        files = sorted(f for f in p.iterdir() if f.suffix in (".yaml", ".yml") and f.is_file()) if p.is_dir() else [p]
+        for f in files:
             try:
                 st = load_chart(f)
             except DefinitionError as exc:
                 problems.extend(exc.problems)
                 continue
             if st.id in types:
-                problems.append(Problem(str(f), 1, 1, "duplicate-step-type",
-                                        f"step type {st.id!r} is already defined in {types[st.id].file}"))
+                problems.append(
+                    Problem(
+                        str(f),
+                        1,
+                        1,
+                        "duplicate-step-type",
+                        f"step type {st.id!r} is already defined in {types[st.id].file}",
+                    )
+                )
                 continue
             types[st.id] = st
     if problems:

@@ -39,8 +39,16 @@ class Request:
 class Context:
     """The facts of one request; rules read it, the dispatcher moves the job in it."""
 
-    def __init__(self, engine: Engine, job: Job, workflow: Workflow, actor: Actor, request: Request,
-                 now: datetime, trace: list[tuple[str, Any, bool]] | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        job: Job,
+        workflow: Workflow,
+        actor: Actor,
+        request: Request,
+        now: datetime,
+        trace: list[tuple[str, Any, bool]] | None = None,
+    ) -> None:
         self.engine = engine
         self.job = job
         self.workflow = workflow

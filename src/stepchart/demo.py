@@ -61,8 +61,11 @@ def walk(engine: Engine, workflow_id: str, now_text: str, out: TextIO) -> dict[s
             answer = step.answers[0] if step.answers else "yes"
             _show(out, f"{who} answers {cs.step_id}: {answer}", engine.respond(job_id, cs.step_id, answer, actor, now))
         elif chart.is_started(cs.status):
-            _show(out, f"{who} finishes {cs.step_id}", engine.act(job_id, {"type": "Finish", "stepIds": [cs.step_id]},
-                                                                  actor, now))
+            _show(
+                out,
+                f"{who} finishes {cs.step_id}",
+                engine.act(job_id, {"type": "Finish", "stepIds": [cs.step_id]}, actor, now),
+            )
         else:
             result = engine.act(job_id, {"type": "Run", "stepIds": [cs.step_id]}, actor, now)
             _show(out, f"{who} runs {cs.step_id}", result)

@@ -21,8 +21,8 @@ from .errors import DefinitionError, Problem, RequestError
 from .jobs import initial_assignment, parse_job
 from .manage import JobManagement
 from .model import SYSTEM, Actor, CurrentStep, Hold, Job, StepDef, StepType, Workflow
-from .payload import parse_payload
 from .paths import data_dir
+from .payload import parse_payload
 from .rules import ACTION_TYPES, STEP_STATUSES, Rule, RuleSet, load_rules
 from .store import JobStore, MemoryStore
 from .timeutil import format_datetime, parse_datetime
@@ -108,9 +108,11 @@ class _Moves:
     def take(self) -> None:
         self.count += 1
         if self.count > self.limit:
-            raise RequestError("InvalidRequest", f"More than {self.limit} automatic moves in one request: "
-                               "the workflow loops through automatic steps.",
-                               [f"automatic moves: limit {self.limit}"])
+            raise RequestError(
+                "InvalidRequest",
+                f"More than {self.limit} automatic moves in one request: the workflow loops through automatic steps.",
+                [f"automatic moves: limit {self.limit}"],
+            )
 
 
 def _as_actor(actor: Actor | str | None) -> Actor:
@@ -197,8 +199,14 @@ class Engine(JobManagement):
         return wf
 
     # -- jobs -------------------------------------------------------------------------
-    def create_job(self, workflow_id: str, job_id: str | None = None, *, now: datetime | str | None = None,
-                   actor: Actor | str | None = None) -> dict[str, Any]:
+    def create_job(
+        self,
+        workflow_id: str,
+        job_id: str | None = None,
+        *,
+        now: datetime | str | None = None,
+        actor: Actor | str | None = None,
+    ) -> dict[str, Any]:
         """A new job with the workflow's initial step current; automatic steps run at once (R6)."""
         wf = self.workflow(workflow_id)
         if wf is None:
@@ -207,8 +215,13 @@ class Engine(JobManagement):
         job = Job(jid, wf.id, wf.version)
         return self._start(job, wf, _as_now(now), _as_actor(actor), new=True)
 
-    def load_job(self, document: str | Path | Mapping[str, Any] | Document, *, now: datetime | str | None = None,
-                 workflow: str | Workflow | None = None) -> dict[str, Any]:
+    def load_job(
+        self,
+        document: str | Path | Mapping[str, Any] | Document,
+        *,
+        now: datetime | str | None = None,
+        workflow: str | Workflow | None = None,
+    ) -> dict[str, Any]:
         """Store a job given as a 6.2 document (path, JSON/YAML text, mapping or parsed document).
 
         A document without ``currentSteps`` is a new job: its initial step becomes current
@@ -218,8 +231,9 @@ class Engine(JobManagement):
             doc = document
         elif isinstance(document, Mapping):
             doc = Document(dict(document), "<job>")
-        elif isinstance(document, Path) or (isinstance(document, str) and "\n" not in document
-                                            and document.endswith((".json", ".yaml", ".yml"))):
+        elif isinstance(document, Path) or (
+            isinstance(document, str) and "\n" not in document and document.endswith((".json", ".yaml", ".yml"))
+        ):
             doc = read_yaml_file(document)
         else:
             doc = parse_yaml(document, "<job>")
@@ -231,8 +245,17 @@ class Engine(JobManagement):
         job, is_new = parse_job(doc, self.workflow, self.step_types, workflow=wf)
         wf = self._workflow_for_doc(job)
         if self.store.exists(job.job_id):
-            raise DefinitionError([Problem(doc.file, *doc.mark(("jobId",)), "duplicate-job",
-                                           f"job {job.job_id!r} already exists", ("jobId",))])
+            raise DefinitionError(
+                [
+                    Problem(
+                        doc.file,
+                        *doc.mark(("jobId",)),
+                        "duplicate-job",
+                        f"job {job.job_id!r} already exists",
+                        ("jobId",),
+                    )
+                ]
+            )
         if is_new:
             return self._start(job, wf, _as_now(now), SYSTEM, new=True, document=doc.value)
         self.store.add(job, [], _creation_log(job, wf, None, doc.value))
@@ -243,8 +266,9 @@ class Engine(JobManagement):
         assert wf is not None
         return wf
 
-    def _start(self, job: Job, wf: Workflow, now: datetime, actor: Actor, *, new: bool,
-               document: dict[str, Any] | None = None) -> dict[str, Any]:
+    def _start(
+        self, job: Job, wf: Workflow, now: datetime, actor: Actor, *, new: bool, document: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
         ctx = Context(self, job, wf, actor, Request("Create"), now)
         if new:
             kind, to = initial_assignment(wf.steps[wf.initial_step])
@@ -265,8 +289,9 @@ class Engine(JobManagement):
         return job.to_doc()
 
     # -- operations -------------------------------------------------------------------
-    def act(self, job_id: str, body: str | bytes | Mapping[str, Any], actor: Actor | str | None,
-            now: datetime | str) -> ActionResult:
+    def act(
+        self, job_id: str, body: str | bytes | Mapping[str, Any], actor: Actor | str | None, now: datetime | str
+    ) -> ActionResult:
         """The jobAction operation (SPEC section 4)."""
         try:
             request = parse_payload(body)
@@ -274,14 +299,16 @@ class Engine(JobManagement):
             return ActionResult(400, exc.body())
         return self._execute(job_id, request, _as_actor(actor), _as_now(now), self._job_action)
 
-    def respond(self, job_id: str, step_id: str, value: Any, actor: Actor | str | None,
-                now: datetime | str) -> ActionResult:
+    def respond(
+        self, job_id: str, step_id: str, value: Any, actor: Actor | str | None, now: datetime | str
+    ) -> ActionResult:
         """Answer a question step in WaitingForInfo (R3)."""
         req = Request("Respond", [step_id], value=as_text(value))
         return self._execute(job_id, req, _as_actor(actor), _as_now(now), self._operation)
 
-    def complete(self, job_id: str, step_id: str, return_value: Any = "Success", *,
-                 now: datetime | str) -> ActionResult:
+    def complete(
+        self, job_id: str, step_id: str, return_value: Any = "Success", *, now: datetime | str
+    ) -> ActionResult:
         """The host finished a running asynchronous step (R4); acts as ``system``."""
         req = Request("Complete", [step_id], value=as_text(return_value))
         return self._execute(job_id, req, SYSTEM, _as_now(now), self._operation)
@@ -291,19 +318,31 @@ class Engine(JobManagement):
         req = Request("Fail", [step_id], message=message)
         return self._execute(job_id, req, SYSTEM, _as_now(now), self._operation)
 
-    def assign(self, job_id: str, step_id: str, assigned_type: str, assigned_to: str | None,
-               actor: Actor | str | None, now: datetime | str) -> ActionResult:
+    def assign(
+        self,
+        job_id: str,
+        step_id: str,
+        assigned_type: str,
+        assigned_to: str | None,
+        actor: Actor | str | None,
+        now: datetime | str,
+    ) -> ActionResult:
         """Reassign a current step (R25)."""
         req = Request("Assign", [step_id], assigned_type=assigned_type, assigned_to=assigned_to)
         if assigned_type not in ("User", "Group", "Unassigned") or (assigned_type != "Unassigned" and not assigned_to):
-            return ActionResult(400, RequestError(
-                "InvalidRequest", "assign needs assignedType User or Group with assignedTo, or Unassigned.").body())
+            return ActionResult(
+                400,
+                RequestError(
+                    "InvalidRequest", "assign needs assignedType User or Group with assignedTo, or Unassigned."
+                ).body(),
+            )
         return self._execute(job_id, req, _as_actor(actor), _as_now(now), self._operation)
 
     def refresh(self, job_id: str, now: datetime | str) -> ActionResult:
         """Re-evaluate holds and run automatic steps, as any request does first (R6)."""
-        return self._execute(job_id, Request("Refresh"), SYSTEM, _as_now(now),
-                             lambda ctx, moves: {"success": True, "stepResponses": []})
+        return self._execute(
+            job_id, Request("Refresh"), SYSTEM, _as_now(now), lambda ctx, moves: {"success": True, "stepResponses": []}
+        )
 
     # -- queries ----------------------------------------------------------------------
     def enabled_actions(self, job_id: str, actor: Actor | str | None, now: datetime | str) -> dict[str, dict[str, Any]]:
@@ -323,8 +362,9 @@ class Engine(JobManagement):
             out[cs.step_id] = per
         return out
 
-    def explain(self, job_id: str, body: str | bytes | Mapping[str, Any], actor: Actor | str | None,
-                now: datetime | str) -> tuple[ActionResult, dict[str, list[RuleCheck]]]:
+    def explain(
+        self, job_id: str, body: str | bytes | Mapping[str, Any], actor: Actor | str | None, now: datetime | str
+    ) -> tuple[ActionResult, dict[str, list[RuleCheck]]]:
         """What the request would answer, and every rule checked for each target, in order; nothing changes."""
         checks: dict[str, list[RuleCheck]] = {}
         try:
@@ -338,24 +378,43 @@ class Engine(JobManagement):
         return result, checks
 
     # -- the dispatcher ---------------------------------------------------------------
-    def _execute(self, job_id: str, request: Request, actor: Actor, now: datetime,
-                 op: Callable[[Context, _Moves], dict[str, Any]]) -> ActionResult:
+    def _execute(
+        self,
+        job_id: str,
+        request: Request,
+        actor: Actor,
+        now: datetime,
+        op: Callable[[Context, _Moves], dict[str, Any]],
+    ) -> ActionResult:
         with self.store.transaction(job_id) as tx:
             if tx.job is None:
                 return ActionResult(400, _not_found(job_id).body())
             job = tx.job
             result = self._dispatch(job, request, actor, now, op)
             if result.ok:
-                tx.commit(job, result.events, {
-                    "jobId": job_id, "actor": actor.username, "action": request.action,
-                    "body": request.body if request.body is not None else _op_body(request),
-                    "now": format_datetime(now), "response": result.body,
-                })
+                tx.commit(
+                    job,
+                    result.events,
+                    {
+                        "jobId": job_id,
+                        "actor": actor.username,
+                        "action": request.action,
+                        "body": request.body if request.body is not None else _op_body(request),
+                        "now": format_datetime(now),
+                        "response": result.body,
+                    },
+                )
             return result
 
-    def _dispatch(self, job: Job, request: Request, actor: Actor, now: datetime,
-                  op: Callable[[Context, _Moves], dict[str, Any]],
-                  explain: dict[str, list[RuleCheck]] | None = None) -> ActionResult:
+    def _dispatch(
+        self,
+        job: Job,
+        request: Request,
+        actor: Actor,
+        now: datetime,
+        op: Callable[[Context, _Moves], dict[str, Any]],
+        explain: dict[str, list[RuleCheck]] | None = None,
+    ) -> ActionResult:
         try:
             wf = self._workflow_for(job)
             ctx = Context(self, job, wf, actor, request, now)
@@ -387,8 +446,9 @@ class Engine(JobManagement):
     def _request_checks(self, ctx: Context) -> None:
         rule = self._check(ctx, "request", ctx.request.action)
         if rule is not None:
-            raise RequestError(rule.yields, rule.description or f"Refused by rule {rule.name}.", [f"rule: {rule.name}"],
-                               rule.name)
+            raise RequestError(
+                rule.yields, rule.description or f"Refused by rule {rule.name}.", [f"rule: {rule.name}"], rule.name
+            )
 
     def _step_check(self, ctx: Context, step_id: str) -> tuple[str, str] | None:
         """(status, description) of the first failing step rule; request errors raise."""
@@ -397,8 +457,12 @@ class Engine(JobManagement):
         if rule is None:
             return None
         if rule.yields not in STEP_STATUSES:
-            raise RequestError(rule.yields, rule.description or f"Refused by rule {rule.name}.",
-                               [f"rule: {rule.name}", f"stepId: {step_id}"], rule.name)
+            raise RequestError(
+                rule.yields,
+                rule.description or f"Refused by rule {rule.name}.",
+                [f"rule: {rule.name}", f"stepId: {step_id}"],
+                rule.name,
+            )
         return rule.yields, rule.description or f"Refused by rule {rule.name}."
 
     def _job_action(self, ctx: Context, moves: _Moves) -> dict[str, Any]:
@@ -473,15 +537,17 @@ class Engine(JobManagement):
             record.assigned_type = req.assigned_type or "Unassigned"
             record.assigned_to = req.assigned_to if record.assigned_type != "Unassigned" else None
             self._history(ctx, step_id, "Reassigned")
-            self._event(ctx, "StepReassigned", step_id, assignedType=record.assigned_type,
-                        assignedTo=record.assigned_to)
+            self._event(
+                ctx, "StepReassigned", step_id, assignedType=record.assigned_type, assignedTo=record.assigned_to
+            )
         elif req.action == "Fail":
             self._move(ctx, record, "fail", message=req.message)
         else:
             event = "respond" if req.action == "Respond" else "complete"
             if not self._move(ctx, record, event, value=req.value):
-                raise RequestError("InvalidRequest", STATUS_TEXT["NoMatchingPaths"], ["status: NoMatchingPaths",
-                                                                                      f"stepId: {step_id}"])
+                raise RequestError(
+                    "InvalidRequest", STATUS_TEXT["NoMatchingPaths"], ["status: NoMatchingPaths", f"stepId: {step_id}"]
+                )
         self._cascade(ctx, moves)
         return {"success": True, "stepResponses": [_response(step_id, "Success", SUCCESS_TEXT[req.action])]}
 
@@ -495,14 +561,15 @@ class Engine(JobManagement):
         if step.proceed_next and not lc.type.asynchronous and lc.accepts(record.status, "finish", step):
             if not self._move(ctx, record, "finish"):
                 record.status = before[0]
-                del ctx.job.history[before[1]:]
-                del ctx.events[before[2]:]
+                del ctx.job.history[before[1] :]
+                del ctx.events[before[2] :]
                 return "NoMatchingPaths", STATUS_TEXT["NoMatchingPaths"]
             return "Success", "The step was run and finished (proceed to next)."
         return "Success", SUCCESS_TEXT["Run"]
 
-    def _move(self, ctx: Context, record: CurrentStep, event: str, *, value: str | None = None,
-              message: str | None = None) -> bool:
+    def _move(
+        self, ctx: Context, record: CurrentStep, event: str, *, value: str | None = None, message: str | None = None
+    ) -> bool:
         """Send ``event`` to the step's machine; a move into a final state finishes the step.
 
         Returns False, changing nothing, when the step would finish and no path matches (R8).
@@ -511,8 +578,11 @@ class Engine(JobManagement):
         lc = self.lifecycles[step.type]
         move = lc.transition_for(record.status, event, step)
         if move is None:
-            raise RequestError("InvalidRequest", f"The {step.type} lifecycle has no {event} move from "
-                               f"{record.status}.", [f"stepId: {record.step_id}"])
+            raise RequestError(
+                "InvalidRequest",
+                f"The {step.type} lifecycle has no {event} move from {record.status}.",
+                [f"stepId: {record.step_id}"],
+            )
         if lc.is_final(move.target):
             rv = move.return_value if move.return_value is not None else (value if value is not None else "Success")
             nexts = [p for p in step.paths if p.matches(rv)]
@@ -529,8 +599,9 @@ class Engine(JobManagement):
             self._event(ctx, name, record.step_id, **extra)
         return True
 
-    def _finished(self, ctx: Context, record: CurrentStep, step: StepDef, return_value: str,
-                  nexts: Sequence[Any]) -> None:
+    def _finished(
+        self, ctx: Context, record: CurrentStep, step: StepDef, return_value: str, nexts: Sequence[Any]
+    ) -> None:
         job = ctx.job
         job.current_steps = [c for c in job.current_steps if c is not record]
         job.return_values[step.id] = return_value
@@ -548,8 +619,9 @@ class Engine(JobManagement):
                 kind, to = record.assigned_type, record.assigned_to
             self._activate(ctx, path.next_step, kind, to, force_group=path.force_group_assignment)
             activated.append(path.next_step)
-        self._event(ctx, "StepFinished", step.id, returnValue=return_value,
-                    currentSteps=[c.step_id for c in job.current_steps])
+        self._event(
+            ctx, "StepFinished", step.id, returnValue=return_value, currentSteps=[c.step_id for c in job.current_steps]
+        )
         if not job.current_steps and ctx.workflow.auto_close and not job.closed:
             job.closed = True
             self._history(ctx, None, "Closed")
@@ -595,9 +667,15 @@ class Engine(JobManagement):
     # -- holds --------------------------------------------------------------------------
     def _hold(self, ctx: Context, step_id: str) -> None:
         req = ctx.request
-        hold = Hold(f"H{len(ctx.job.holds) + 1}", step_id, ctx.actor.username, format_datetime(ctx.now),
-                    format_datetime(req.hold_release) if req.hold_release is not None else None,
-                    req.dependent_job_id, req.dependent_step_id if req.dependent_job_id else None)
+        hold = Hold(
+            f"H{len(ctx.job.holds) + 1}",
+            step_id,
+            ctx.actor.username,
+            format_datetime(ctx.now),
+            format_datetime(req.hold_release) if req.hold_release is not None else None,
+            req.dependent_job_id,
+            req.dependent_step_id if req.dependent_job_id else None,
+        )
         ctx.job.holds.append(hold)
         self._history(ctx, step_id, "Held")
         self._event(ctx, "StepHeld", step_id, holdId=hold.hold_id)
@@ -622,8 +700,14 @@ class Engine(JobManagement):
     def _cascade(self, ctx: Context, moves: _Moves) -> None:
         refused: set[tuple[str, str]] = set()
         while not ctx.job.closed:
-            candidate = next((cs for cs in ctx.job.current_steps
-                              if (cs.step_id, cs.status) not in refused and self._auto_ready(ctx, cs)), None)
+            candidate = next(
+                (
+                    cs
+                    for cs in ctx.job.current_steps
+                    if (cs.step_id, cs.status) not in refused and self._auto_ready(ctx, cs)
+                ),
+                None,
+            )
             if candidate is None:
                 return
             saved_actor, saved_target = ctx.actor, ctx.step_id
@@ -644,17 +728,27 @@ class Engine(JobManagement):
 
     def _auto_ready(self, ctx: Context, cs: CurrentStep) -> bool:
         step = ctx.workflow.steps[cs.step_id]
-        return (step.automatic and cs.status == self.step_types[step.type].initial
-                and not ctx.has_active_hold(cs.step_id))
+        return (
+            step.automatic and cs.status == self.step_types[step.type].initial and not ctx.has_active_hold(cs.step_id)
+        )
 
     # -- history and events ---------------------------------------------------------------
-    def _history(self, ctx: Context, step_id: str | None, action: str, *, date: str | None = None,
-                 username: str | None = None) -> None:
-        ctx.job.history.append({"date": date or format_datetime(ctx.now), "jobId": ctx.job.job_id, "stepId": step_id,
-                                "username": username or ctx.actor.username, "action": action})
+    def _history(
+        self, ctx: Context, step_id: str | None, action: str, *, date: str | None = None, username: str | None = None
+    ) -> None:
+        ctx.job.history.append(
+            {
+                "date": date or format_datetime(ctx.now),
+                "jobId": ctx.job.job_id,
+                "stepId": step_id,
+                "username": username or ctx.actor.username,
+                "action": action,
+            }
+        )
 
-    def _event(self, ctx: Context, name: str, step_id: str | None, *, username: str | None = None,
-               **extra: Any) -> None:
+    def _event(
+        self, ctx: Context, name: str, step_id: str | None, *, username: str | None = None, **extra: Any
+    ) -> None:
         event: dict[str, Any] = {"type": name, "jobId": ctx.job.job_id}
         if step_id is not None:
             event["stepId"] = step_id
@@ -672,9 +766,14 @@ def _not_found(job_id: str) -> RequestError:
 
 def _creation_log(job: Job, wf: Workflow, now: datetime | None, document: dict[str, Any] | None) -> dict[str, Any]:
     """The action-log entry that starts a job's log: enough to create the job again on replay."""
-    return {"jobId": job.job_id, "actor": "system", "action": "Create",
-            "body": {"workflow": wf.id, "workflowVersion": wf.version, "document": document},
-            "now": format_datetime(now) if now is not None else None, "response": None}
+    return {
+        "jobId": job.job_id,
+        "actor": "system",
+        "action": "Create",
+        "body": {"workflow": wf.id, "workflowVersion": wf.version, "document": document},
+        "now": format_datetime(now) if now is not None else None,
+        "response": None,
+    }
 
 
 def _op_body(req: Request) -> dict[str, Any]:
@@ -690,11 +789,19 @@ def _verdict(result: ActionResult, checks: dict[str, list[RuleCheck]]) -> dict[s
     if not result.ok:
         err = result.body["error"]
         failing = next((c for cs in checks.values() for c in cs if not c.passed), None)
-        return {"allowed": False, "status": err["type"], "rule": failing.rule if failing else None,
-                "message": err["message"]}
+        return {
+            "allowed": False,
+            "status": err["type"],
+            "rule": failing.rule if failing else None,
+            "message": err["message"],
+        }
     resp = result.body["stepResponses"][0]
     if resp["status"] == "Success":
         return {"allowed": True}
     failing = next((c for cs in checks.values() for c in cs if not c.passed), None)
-    return {"allowed": False, "status": resp["status"], "rule": failing.rule if failing else None,
-            "message": resp["statusDescription"]}
+    return {
+        "allowed": False,
+        "status": resp["status"],
+        "rule": failing.rule if failing else None,
+        "message": resp["statusDescription"],
+    }

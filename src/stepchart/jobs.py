@@ -26,8 +26,13 @@ def _norm_time(value: str | None) -> str | None:
     return None if value is None else format_datetime(parse_datetime(value))
 
 
-def parse_job(doc: Document, find_workflow: Callable[[str], Workflow | None],
-              step_types: Mapping[str, StepType], *, workflow: Workflow | None = None) -> tuple[Job, bool]:
+def parse_job(
+    doc: Document,
+    find_workflow: Callable[[str], Workflow | None],
+    step_types: Mapping[str, StepType],
+    *,
+    workflow: Workflow | None = None,
+) -> tuple[Job, bool]:
     """Check a job document; returns the job and whether it is new (no ``currentSteps``).
 
     ``workflow`` overrides the document's ``workflow`` field (scenarios give it apart).
@@ -52,26 +57,40 @@ def parse_job(doc: Document, find_workflow: Callable[[str], Workflow | None],
         at = ("currentSteps", i)
         step = workflow.steps.get(c["stepId"])
         if step is None:
-            problems.append(doc.problem((*at, "stepId"), "unknown-step",
-                                        f"{c['stepId']!r} is not a step of workflow {workflow.id!r}"))
+            problems.append(
+                doc.problem(
+                    (*at, "stepId"), "unknown-step", f"{c['stepId']!r} is not a step of workflow {workflow.id!r}"
+                )
+            )
             continue
         if c["stepId"] in seen:
-            problems.append(doc.problem((*at, "stepId"), "duplicate-current-step",
-                                        f"{c['stepId']!r} is current twice; a step is current at most once"))
+            problems.append(
+                doc.problem(
+                    (*at, "stepId"),
+                    "duplicate-current-step",
+                    f"{c['stepId']!r} is current twice; a step is current at most once",
+                )
+            )
         seen.add(c["stepId"])
         st = step_types[step.type]
         status = c.get("status", st.initial)
         if status not in st.states or st.states[status].final:
             allowed = [s for s, d in st.states.items() if not d.final]
-            problems.append(doc.problem((*at, "status"), "unknown-status",
-                                        f"{status!r} is not a status of a current {step.type} step; allowed: "
-                                        f"{', '.join(allowed)}"))
+            problems.append(
+                doc.problem(
+                    (*at, "status"),
+                    "unknown-status",
+                    f"{status!r} is not a status of a current {step.type} step; allowed: {', '.join(allowed)}",
+                )
+            )
             continue
         if "assignedType" in c or "assignedTo" in c:
             kind = c.get("assignedType", "Unassigned")
             to = c.get("assignedTo")
             if kind in ("User", "Group") and not to:
-                problems.append(doc.problem((*at, "assignedType"), "missing-assignee", f"assignedType {kind} needs assignedTo"))
+                problems.append(
+                    doc.problem((*at, "assignedType"), "missing-assignee", f"assignedType {kind} needs assignedTo")
+                )
             if kind == "Unassigned":
                 to = None
         else:
@@ -80,15 +99,32 @@ def parse_job(doc: Document, find_workflow: Callable[[str], Workflow | None],
     hold_ids: set[str] = set()
     for i, h in enumerate(v.get("holds", [])):
         if h["holdId"] in hold_ids:
-            problems.append(doc.problem(("holds", i, "holdId"), "duplicate-hold", f"hold id {h['holdId']!r} is used twice"))
+            problems.append(
+                doc.problem(("holds", i, "holdId"), "duplicate-hold", f"hold id {h['holdId']!r} is used twice")
+            )
         hold_ids.add(h["holdId"])
-        job.holds.append(Hold(h["holdId"], h["stepId"], h.get("setBy"), _norm_time(h.get("setDate")),
-                              _norm_time(h.get("scheduledRelease")), h.get("dependentJobId"), h.get("dependentStepId"),
-                              h.get("releasedBy"), _norm_time(h.get("releasedDate"))))
+        job.holds.append(
+            Hold(
+                h["holdId"],
+                h["stepId"],
+                h.get("setBy"),
+                _norm_time(h.get("setDate")),
+                _norm_time(h.get("scheduledRelease")),
+                h.get("dependentJobId"),
+                h.get("dependentStepId"),
+                h.get("releasedBy"),
+                _norm_time(h.get("releasedDate")),
+            )
+        )
     job.return_values = {k: as_text(x) for k, x in v.get("returnValues", {}).items()}
     for h in v.get("history", []):
-        rec = {"date": _norm_time(h["date"]), "jobId": h.get("jobId", job.job_id), "stepId": h.get("stepId"),
-               "username": h.get("username", "system"), "action": h["action"]}
+        rec = {
+            "date": _norm_time(h["date"]),
+            "jobId": h.get("jobId", job.job_id),
+            "stepId": h.get("stepId"),
+            "username": h.get("username", "system"),
+            "action": h["action"],
+        }
         job.history.append(rec)
     if problems:
         raise DefinitionError(problems)

@@ -35,8 +35,19 @@ __all__ = [
 ACTION_TYPES = ("Run", "Finish", "Stop", "SetCurrentStep", "Hold", "ReleaseHold", "RefreshStatus")
 ACTIONS = (*ACTION_TYPES, "Respond", "Complete", "Fail", "Assign")
 STEP_STATUSES = (
-    "Success", "NoActiveStep", "AlreadyExecuting", "AssignedToDifferentUser", "JobClosed", "StepNotCurrent",
-    "NoStartedStep", "NoMatchingPaths", "NotRunning", "WaitingForInfo", "Held", "NotHeld", "StepNotInDiagram",
+    "Success",
+    "NoActiveStep",
+    "AlreadyExecuting",
+    "AssignedToDifferentUser",
+    "JobClosed",
+    "StepNotCurrent",
+    "NoStartedStep",
+    "NoMatchingPaths",
+    "NotRunning",
+    "WaitingForInfo",
+    "Held",
+    "NotHeld",
+    "StepNotInDiagram",
     "StepNotAuto",
 )
 ERROR_TYPES = ("InvalidJson", "SchemaViolation", "JobNotFound", "InsufficientPrivileges", "InvalidRequest")
@@ -58,14 +69,18 @@ class Fact:
 FACTS: dict[str, Fact] = {}
 
 
-def _fact(name: str, level: str, arg: str, doc: str) -> Callable[[Callable[[Context, Any], bool]], Callable[[Context, Any], bool]]:
+def _fact(
+    name: str, level: str, arg: str, doc: str
+) -> Callable[[Callable[[Context, Any], bool]], Callable[[Context, Any], bool]]:
     def register(fn: Callable[[Context, Any], bool]) -> Callable[[Context, Any], bool]:
         FACTS[name] = Fact(name, level, arg, fn, doc)
         return fn
+
     return register
 
 
 # --- facts about the actor, the job and the request ------------------------------------
+
 
 @_fact("actor.isEngine", "request", "none", "the engine itself acts (user system): automatic moves, complete, fail")
 def _actor_engine(c: Context, _: Any) -> bool:
@@ -107,7 +122,12 @@ def _req_count(c: Context, n: int) -> bool:
     return len(c.request.step_ids) == n
 
 
-@_fact("request.has", "request", "str", "the request gives this field (stepIds, holdScheduledRelease, dependentJobId, dependentStepId)")
+@_fact(
+    "request.has",
+    "request",
+    "str",
+    "the request gives this field (stepIds, holdScheduledRelease, dependentJobId, dependentStepId)",
+)
 def _req_has(c: Context, name: str) -> bool:
     return c.request.has(name)
 
@@ -139,6 +159,7 @@ def _req_assignee_group(c: Context, _: Any) -> bool:
 
 # --- facts about the target step -------------------------------------------------------
 
+
 @_fact("step.inDiagram", "step", "none", "the step is a step of the job's workflow")
 def _step_in_diagram(c: Context, _: Any) -> bool:
     return c.step_def is not None
@@ -149,7 +170,9 @@ def _step_current(c: Context, _: Any) -> bool:
     return c.record is not None
 
 
-@_fact("step.assignedToActor", "step", "none", "the current step is the actor's: their user, or one of their groups (R16)")
+@_fact(
+    "step.assignedToActor", "step", "none", "the current step is the actor's: their user, or one of their groups (R16)"
+)
 def _step_assigned(c: Context, _: Any) -> bool:
     return c.record is not None and c.is_assignee(c.record)
 
@@ -166,11 +189,17 @@ def _step_assigned_group(c: Context, _: Any) -> bool:
     return r is not None and r.assigned_type == "Group" and r.assigned_to in c.actor.groups
 
 
-@_fact("request.assigneeIsStepGroup", "step", "none", "Assign: the new assignee is the group the step is assigned to now")
+@_fact(
+    "request.assigneeIsStepGroup", "step", "none", "Assign: the new assignee is the group the step is assigned to now"
+)
 def _req_assignee_step_group(c: Context, _: Any) -> bool:
     r = c.record
-    return (r is not None and r.assigned_type == "Group" and c.request.assigned_type == "Group"
-            and c.request.assigned_to == r.assigned_to)
+    return (
+        r is not None
+        and r.assigned_type == "Group"
+        and c.request.assigned_type == "Group"
+        and c.request.assigned_to == r.assigned_to
+    )
 
 
 @_fact("step.held", "step", "none", "the step has an active hold (R19)")
@@ -178,7 +207,12 @@ def _step_held(c: Context, _: Any) -> bool:
     return c.has_active_hold(c.step_id)
 
 
-@_fact("step.hasReleasableHold", "step", "none", "ReleaseHold: the step has an active hold this request would release (R20)")
+@_fact(
+    "step.hasReleasableHold",
+    "step",
+    "none",
+    "ReleaseHold: the step has an active hold this request would release (R20)",
+)
 def _step_releasable(c: Context, _: Any) -> bool:
     return bool(c.releasable_holds(c.step_id))
 
@@ -220,13 +254,16 @@ def _step_accepts(c: Context, event: str) -> bool:
     return c.record is not None and c.chart_accepts(c.record, event)
 
 
-@_fact("step.answerDeclared", "step", "none", "Respond: the value is one of the question's answers (or it declares none)")
+@_fact(
+    "step.answerDeclared", "step", "none", "Respond: the value is one of the question's answers (or it declares none)"
+)
 def _step_answer(c: Context, _: Any) -> bool:
     d = c.step_def
     return d is not None and (d.answers is None or c.request.value in d.answers)
 
 
 # --- rules -----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -283,8 +320,9 @@ class RuleSet:
         return next((r for r in self.rules if r.name == name), None)
 
 
-def _compile(node: Any, path: tuple[str | int, ...], doc: Document, level: str,
-             problems: list[Problem], used: set[str]) -> Predicate:
+def _compile(
+    node: Any, path: tuple[str | int, ...], doc: Document, level: str, problems: list[Problem], used: set[str]
+) -> Predicate:
     """Compile one condition; problems are collected, and a constant stands in for bad parts."""
 
     def bad(code: str, message: str) -> Predicate:
@@ -297,7 +335,7 @@ def _compile(node: Any, path: tuple[str | int, ...], doc: Document, level: str,
     if isinstance(node, str):
         return _compile_fact(node, None, path, doc, level, problems, used, bare=True)
     if isinstance(node, dict) and len(node) == 1:
-        (key, arg), = node.items()
+        ((key, arg),) = node.items()
         if key in ("all", "any"):
             if not isinstance(arg, list) or not arg:
                 return bad("bad-condition", f"{key} takes a non-empty list of conditions")
@@ -309,28 +347,50 @@ def _compile(node: Any, path: tuple[str | int, ...], doc: Document, level: str,
             inner = _compile(arg, (*path, "not"), doc, level, problems, used)
             return lambda c: not inner(c)
         return _compile_fact(key, arg, (*path, key), doc, level, problems, used, bare=False)
-    return bad("bad-condition", "a condition is a fact name, {fact: argument}, {all: [...]}, {any: [...]}, "
-                                "{not: ...}, true or false")
+    return bad(
+        "bad-condition",
+        "a condition is a fact name, {fact: argument}, {all: [...]}, {any: [...]}, {not: ...}, true or false",
+    )
 
 
-def _compile_fact(name: str, arg: Any, path: tuple[str | int, ...], doc: Document, level: str,
-                  problems: list[Problem], used: set[str], *, bare: bool) -> Predicate:
+def _compile_fact(
+    name: str,
+    arg: Any,
+    path: tuple[str | int, ...],
+    doc: Document,
+    level: str,
+    problems: list[Problem],
+    used: set[str],
+    *,
+    bare: bool,
+) -> Predicate:
     fact = FACTS.get(name)
     if fact is None:
         close = [n for n in FACTS if n.split(".")[0] == name.split(".")[0]] or list(FACTS)
-        problems.append(doc.problem(path, "unknown-fact", f"unknown fact {name!r}; known facts: {', '.join(sorted(close))}",
-                                    key=not bare))
+        problems.append(
+            doc.problem(
+                path, "unknown-fact", f"unknown fact {name!r}; known facts: {', '.join(sorted(close))}", key=not bare
+            )
+        )
         return lambda _c: False
     if fact.level == "step" and level == "request":
-        problems.append(doc.problem(path, "step-fact-in-request-rule",
-                                    f"{name} is about a target step; a request-level rule cannot use it", key=not bare))
+        problems.append(
+            doc.problem(
+                path,
+                "step-fact-in-request-rule",
+                f"{name} is about a target step; a request-level rule cannot use it",
+                key=not bare,
+            )
+        )
     used.add(name)
     if fact.arg == "none":
         if not bare and arg is not True:
             problems.append(doc.problem(path, "bad-argument", f"{name} takes no argument; write it as a plain name"))
         value: Any = None
     elif bare:
-        problems.append(doc.problem(path, "missing-argument", f"{name} needs an argument: {{{name}: ...}} ({fact.arg})"))
+        problems.append(
+            doc.problem(path, "missing-argument", f"{name} needs an argument: {{{name}: ...}} ({fact.arg})")
+        )
         return lambda _c: False
     elif fact.arg == "int":
         if not isinstance(arg, int) or isinstance(arg, bool):
@@ -368,12 +428,29 @@ def parse_rules(doc: Document) -> list[Rule]:
         used: set[str] = set()
         pred = _compile(r["require"], ("rules", i, "require"), doc, level, problems, used)
         if level == "request" and r["yields"] in STEP_STATUSES:
-            problems.append(doc.problem(("rules", i, "yields"), "status-in-request-rule",
-                                        f"a request-level rule yields a request error type ({', '.join(ERROR_TYPES[2:])}), "
-                                        f"not the step status {r['yields']!r}"))
-        rules.append(Rule(r["name"], frozenset(r["actions"]), level, r["yields"], pred, r["require"],
-                          r.get("description", ""), r.get("before"), doc.file, doc.mark(("rules", i))[0],
-                          frozenset(used)))
+            problems.append(
+                doc.problem(
+                    ("rules", i, "yields"),
+                    "status-in-request-rule",
+                    f"a request-level rule yields a request error type ({', '.join(ERROR_TYPES[2:])}), "
+                    f"not the step status {r['yields']!r}",
+                )
+            )
+        rules.append(
+            Rule(
+                r["name"],
+                frozenset(r["actions"]),
+                level,
+                r["yields"],
+                pred,
+                r["require"],
+                r.get("description", ""),
+                r.get("before"),
+                doc.file,
+                doc.mark(("rules", i))[0],
+                frozenset(used),
+            )
+        )
     if problems:
         raise DefinitionError(problems)
     return rules
@@ -398,8 +475,15 @@ def load_rules(*dirs_or_files: str | Path) -> RuleSet:
     seen: dict[str, Rule] = {}
     for r in rules:
         if r.name in seen:
-            problems.append(Problem(r.file, r.line, 1, "duplicate-rule", f"rule {r.name!r} is already defined at "
-                                    f"{seen[r.name].file}:{seen[r.name].line}"))
+            problems.append(
+                Problem(
+                    r.file,
+                    r.line,
+                    1,
+                    "duplicate-rule",
+                    f"rule {r.name!r} is already defined at {seen[r.name].file}:{seen[r.name].line}",
+                )
+            )
         seen[r.name] = r
     ordered = [r for r in rules if r.before is None]
     for r in rules:
@@ -407,8 +491,11 @@ def load_rules(*dirs_or_files: str | Path) -> RuleSet:
             continue
         at = next((i for i, x in enumerate(ordered) if x.name == r.before), None)
         if at is None:
-            problems.append(Problem(r.file, r.line, 1, "unknown-rule", f"rule {r.name!r} goes before {r.before!r}, "
-                                    "which is not a rule"))
+            problems.append(
+                Problem(
+                    r.file, r.line, 1, "unknown-rule", f"rule {r.name!r} goes before {r.before!r}, which is not a rule"
+                )
+            )
             continue
         ordered.insert(at, r)
     if problems:

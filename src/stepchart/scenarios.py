@@ -201,7 +201,7 @@ class _Run:
         node = self.doc.sub(at)
         try:
             if isinstance(node.value, str):
-                path = (self.scenario.file.parent / node.value)
+                path = self.scenario.file.parent / node.value
                 if not path.is_file():
                     raise self.fail(f"workflow {node.value!r}: no such file ({path})")
                 return self.engine.add_workflow(path)
@@ -226,7 +226,9 @@ class _Run:
             kinds = [k for k in OPERATIONS if k in node]
             label = f"operation {i + 1}"
             if unknown:
-                raise self.fail(f"{label}: unknown key {unknown[0]!r}; operation keys are: {', '.join(sorted(OP_KEYS))}")
+                raise self.fail(
+                    f"{label}: unknown key {unknown[0]!r}; operation keys are: {', '.join(sorted(OP_KEYS))}"
+                )
             if len(kinds) > 1:
                 raise self.fail(f"{label}: one operation per item, found {', '.join(kinds)}")
             if not kinds and "expect" not in node:
@@ -263,8 +265,12 @@ class _Run:
         if not isinstance(arg, dict) or not isinstance(arg.get("stepId"), str):
             raise self.fail(f"{op.label}: {op.kind} takes a mapping with stepId")
         step = arg["stepId"]
-        allowed = {"respond": {"stepId", "value"}, "complete": {"stepId", "returnValue"},
-                   "fail": {"stepId", "message"}, "assign": {"stepId", "assignedType", "assignedTo"}}[op.kind]
+        allowed = {
+            "respond": {"stepId", "value"},
+            "complete": {"stepId", "returnValue"},
+            "fail": {"stepId", "message"},
+            "assign": {"stepId", "assignedType", "assignedTo"},
+        }[op.kind]
         extra = sorted(set(arg) - allowed)
         if extra:
             raise self.fail(f"{op.label}: unknown key {extra[0]!r} in {op.kind}; allowed: {', '.join(sorted(allowed))}")
@@ -287,20 +293,28 @@ class _Run:
             raise self.fail(f"{op.label}: expect is a mapping")
         unknown = sorted(set(expect) - EXPECT_KEYS)
         if unknown:
-            raise self.fail(f"{op.label}: unknown key {unknown[0]!r} in expect; allowed: {', '.join(sorted(EXPECT_KEYS))}")
+            raise self.fail(
+                f"{op.label}: unknown key {unknown[0]!r} in expect; allowed: {', '.join(sorted(EXPECT_KEYS))}"
+            )
         where = f"{op.label}"
         if result is not None and not result.ok and "error" not in expect:
             err = result.body["error"]
-            raise self.fail(f"{where}: unexpected request error {err['type']}: {err['message']}"
-                            + (f" ({'; '.join(err['details'])})" if err.get("details") else ""))
+            raise self.fail(
+                f"{where}: unexpected request error {err['type']}: {err['message']}"
+                + (f" ({'; '.join(err['details'])})" if err.get("details") else "")
+            )
         if "error" in expect:
             want = expect["error"] or {}
             got = result.body.get("error") if result is not None else None
             if got is None:
-                raise self.fail(f"{where}: error: expected a request error {want.get('type', '')}, got "
-                                f"{'no request' if result is None else 'a 200 response'}")
+                raise self.fail(
+                    f"{where}: error: expected a request error {want.get('type', '')}, got "
+                    f"{'no request' if result is None else 'a 200 response'}"
+                )
             if "type" in want and want["type"] != got["type"]:
-                raise self.fail(f"{where}: error.type: expected {want['type']!r}, got {got['type']!r} ({got['message']})")
+                raise self.fail(
+                    f"{where}: error.type: expected {want['type']!r}, got {got['type']!r} ({got['message']})"
+                )
         if "success" in expect:
             got_s = result.body.get("success") if result is not None else None
             if got_s != expect["success"]:
@@ -315,23 +329,28 @@ class _Run:
         if got is None:
             raise self.fail(f"{where}: stepResponses: expected {len(want)} responses, got none")
         if not isinstance(want, list) or len(want) != len(got):
-            raise self.fail(f"{where}: stepResponses: expected {len(want) if isinstance(want, list) else want} "
-                            f"responses, got {len(got)}: {_brief(got)}")
+            raise self.fail(
+                f"{where}: stepResponses: expected {len(want) if isinstance(want, list) else want} "
+                f"responses, got {len(got)}: {_brief(got)}"
+            )
         for i, (w, g) in enumerate(zip(want, got, strict=True)):
             if not isinstance(w, dict):
                 raise self.fail(f"{where}: stepResponses[{i}]: expected a mapping")
             for key in ("stepId", "status"):
                 if key in w and as_text(w[key]) != g[key]:
-                    raise self.fail(f"{where}: stepResponses[{i}].{key}: expected {w[key]!r}, got {g[key]!r}"
-                                    + (f" ({g['statusDescription']})" if key == "status" else ""))
+                    raise self.fail(
+                        f"{where}: stepResponses[{i}].{key}: expected {w[key]!r}, got {g[key]!r}"
+                        + (f" ({g['statusDescription']})" if key == "status" else "")
+                    )
 
     def _check_job(self, where: str, want: Any, job_id: str) -> None:
         if not isinstance(want, dict):
             raise self.fail(f"{where}: job: expected a mapping")
         unknown = sorted(set(want) - JOB_EXPECT_KEYS)
         if unknown:
-            raise self.fail(f"{where}: unknown key {unknown[0]!r} in expect.job; allowed: "
-                            f"{', '.join(sorted(JOB_EXPECT_KEYS))}")
+            raise self.fail(
+                f"{where}: unknown key {unknown[0]!r} in expect.job; allowed: {', '.join(sorted(JOB_EXPECT_KEYS))}"
+            )
         job = self.engine.store.get(job_id)
         if job is None:
             raise self.fail(f"{where}: job: there is no job {job_id!r}")
@@ -364,13 +383,16 @@ class _Run:
                 continue
             extra = sorted(set(w) - CURRENT_STEP_KEYS)
             if extra:
-                raise self.fail(f"{where}: unknown key {extra[0]!r} in expect.job.currentSteps; allowed: "
-                                f"{', '.join(sorted(CURRENT_STEP_KEYS))}")
+                raise self.fail(
+                    f"{where}: unknown key {extra[0]!r} in expect.job.currentSteps; allowed: "
+                    f"{', '.join(sorted(CURRENT_STEP_KEYS))}"
+                )
             g = by_id[str(w["stepId"])]
             for key in ("status", "assignedType", "assignedTo"):
                 if key in w and (g.get(key) is None or as_text(w[key]) != g.get(key)):
-                    raise self.fail(f"{where}: job.currentSteps[{w['stepId']}].{key}: expected {w[key]!r}, "
-                                    f"got {g.get(key)!r}")
+                    raise self.fail(
+                        f"{where}: job.currentSteps[{w['stepId']}].{key}: expected {w[key]!r}, got {g.get(key)!r}"
+                    )
 
     def _active_holds(self, job: Job) -> int:
         """Holds not released as of the scenario clock, counting expiries and met dependencies."""
@@ -406,7 +428,9 @@ def _brief(responses: list[dict[str, Any]]) -> str:
     return ", ".join(f"{r['stepId'] or repr('')}: {r['status']}" for r in responses) or "none"
 
 
-def run_scenario(scenario: Scenario, base: Engine, *, observe: Callable[[Engine], None] | None = None) -> ScenarioResult:
+def run_scenario(
+    scenario: Scenario, base: Engine, *, observe: Callable[[Engine], None] | None = None
+) -> ScenarioResult:
     """Run one scenario on a fresh engine spawned from ``base``; never raises for a bad scenario."""
     run = _Run(scenario, base, observe)
     result = ScenarioResult(scenario.name, str(scenario.file), False, line=scenario.doc.mark(())[0])
@@ -424,4 +448,3 @@ def run_scenario(scenario: Scenario, base: Engine, *, observe: Callable[[Engine]
         return result
     result.passed = True
     return result
-

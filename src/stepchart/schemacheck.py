@@ -65,7 +65,8 @@ def describe(error: ValidationError) -> tuple[str, str, bool, tuple[str | int, .
     path = tuple(error.absolute_path)
     v = error.validator
     if v == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = sorted(error.schema.get("properties", {}))
+        schema: Any = error.schema
+        allowed = sorted(schema.get("properties", {}))
         extra = [k for k in error.instance if k not in allowed]
         key = extra[0] if extra else "?"
         return ("unknown-key", f"unknown key {key!r}; allowed here: {', '.join(allowed)}", True, (*path, key))
@@ -74,11 +75,27 @@ def describe(error: ValidationError) -> tuple[str, str, bool, tuple[str | int, .
     if v == "type":
         want = error.validator_value
         want_s = " or ".join(want) if isinstance(want, list) else want
-        return ("wrong-type", f"expected {want_s}, found {_json_type(error.instance)} {_short(error.instance)}", False, path)
+        return (
+            "wrong-type",
+            f"expected {want_s}, found {_json_type(error.instance)} {_short(error.instance)}",
+            False,
+            path,
+        )
     if v == "enum":
-        return ("bad-value", f"{_short(error.instance)} is not allowed; allowed: {', '.join(map(str, error.validator_value))}", False, path)
+        values: Any = error.validator_value
+        return (
+            "bad-value",
+            f"{_short(error.instance)} is not allowed; allowed: {', '.join(map(str, values))}",
+            False,
+            path,
+        )
     if v == "format":
-        return ("bad-format", f"{_short(error.instance)} is not a {error.validator_value} (RFC 3339, zone required)", False, path)
+        return (
+            "bad-format",
+            f"{_short(error.instance)} is not a {error.validator_value} (RFC 3339, zone required)",
+            False,
+            path,
+        )
     if v == "pattern":
         return ("bad-name", f"{_short(error.instance)} does not match {error.validator_value}", False, path)
     return (f"schema-{v}", error.message, False, path)

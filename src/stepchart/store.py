@@ -65,7 +65,7 @@ class JobStore(ABC):
     def transaction(self, job_id: str) -> Iterator[Transaction]:
         """Lock one job for a request; what the caller commits is saved on exit, else nothing."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook with a no-op default
         """Release resources (connections); the memory store has none."""
 
 

@@ -11,12 +11,14 @@ from datetime import UTC, datetime, timedelta, timezone
 
 __all__ = ["format_datetime", "is_datetime", "parse_datetime", "parse_duration"]
 
+# ASCII digits only, and \Z rather than $ (which would let a trailing newline through).
 _RFC3339 = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|([+-])(\d{2}):(\d{2}))$"
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|([+-])(\d{2}):(\d{2}))\Z", re.ASCII
 )
 _DURATION = re.compile(
     r"^P(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?"
-    r"(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
+    r"(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?\Z",
+    re.ASCII,
 )
 
 
@@ -84,4 +86,7 @@ def parse_duration(text: str) -> timedelta:
             f"{text!r} is not an ISO 8601 duration of weeks, days, hours, minutes, seconds (e.g. PT2H, P1D)"
         )
     parts = {k: float(v) if v else 0.0 for k, v in m.groupdict().items()}
-    return timedelta(weeks=parts["w"], days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"])
+    try:
+        return timedelta(weeks=parts["w"], days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"])
+    except OverflowError:
+        raise ValueError(f"{text!r} is too long a duration") from None

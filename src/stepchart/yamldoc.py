@@ -4,12 +4,14 @@ Documents are built from libyaml's event stream (one pass, no recursion), so we 
 refuse what ``yaml.safe_load`` would silently accept: duplicate keys, anchors and
 aliases, tags outside the core schema, several documents, excessive size or nesting.
 Plain scalars follow a small core schema: only ``true``/``false`` are booleans,
-``null``/``~``/empty are null, integers and floats are numbers, everything else
-(timestamps, ``yes``, ``on``) stays a string.
+``null``/``~``/empty are null, integers and (finite) floats are numbers, everything else
+(timestamps, ``yes``, ``on``) stays a string. Mapping keys are always strings, as in
+JSON (``1: x`` has the key ``"1"``); YAML 1.1 merge keys (``<<``) are refused.
 """
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,8 +28,8 @@ MAX_DEPTH = 64
 
 Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-_INT = re.compile(r"^[-+]?(0|[1-9][0-9]*)$")
-_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+_INT = re.compile(r"^[-+]?(0|[1-9][0-9]*)\Z")
+_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
 _BOOL = {"true": True, "false": False}
 _NULL = {"null", "~", ""}
 _CORE_TAGS = {
@@ -80,8 +82,7 @@ class Document:
             {k[n:]: v for k, v in self.key_marks.items() if k[:n] == tuple(path)},
         )
 
-    def problem(self, path: Path_, code: str, message: str, *, key: bool = False,
-                severity: str = "error") -> Problem:
+    def problem(self, path: Path_, code: str, message: str, *, key: bool = False, severity: str = "error") -> Problem:
         line, col = self.mark(path, key=key)
         return Problem(self.file, line, col, code, message, tuple(path), severity)
 
@@ -99,7 +100,7 @@ def _scalar(event: Any) -> Any:
         if kind == "int" and _INT.match(value):
             return int(value)
         if kind == "float" and (_FLOAT.match(value) or _INT.match(value)):
-            return float(value)
+            return _finite(value)
         if kind == "bool" and value in _BOOL:
             return _BOOL[value]
         if kind == "null" and value in _NULL:
@@ -114,8 +115,22 @@ def _scalar(event: Any) -> Any:
     if _INT.match(value):
         return int(value)
     if _FLOAT.match(value):
-        return float(value)
+        return _finite(value)
     return value
+
+
+def _finite(value: str) -> float:
+    """A float that JSON can carry: ``1e400`` is refused rather than read as infinity."""
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"the number {value} is out of range")
+    return number
+
+
+def _line_col(text: str, pos: int) -> tuple[int, int]:
+    """1-based line and column of the character at index ``pos`` of ``text``."""
+    line = text.count("\n", 0, pos) + 1
+    return line, pos - (text.rfind("\n", 0, pos) + 1) + 1
 
 
 class _Frame:
@@ -141,24 +156,30 @@ def parse_yaml(text: str | bytes, file: str = "<string>") -> Document:
     if isinstance(text, bytes):
         if len(text) > MAX_BYTES:
             raise fail(1, 1, "too-large", f"the file is {len(text)} bytes; the limit is {MAX_BYTES}")
+        data = text
         try:
-            text = text.decode("utf-8")
+            text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise fail(1, exc.start + 1, "not-utf8", f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+            good = data[: exc.start].decode("utf-8")
+            message = f"the file is not UTF-8 text ({exc.reason} at byte {exc.start})"
+            raise fail(*_line_col(good, len(good)), "not-utf8", message) from None
     if len(text.encode("utf-8", "surrogatepass")) > MAX_BYTES:
         raise fail(1, 1, "too-large", f"the text is over {MAX_BYTES} bytes")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise fail(*_line_col(text, exc.start), "not-utf8", "the text holds a lone surrogate: not UTF-8") from None
     if text.startswith("\ufeff"):
         text = text[1:]
     if "\x00" in text:
-        pos = text.index("\x00")
-        line = text.count("\n", 0, pos) + 1
-        raise fail(line, 1, "not-text", "the file holds a NUL character: it is not text")
+        raise fail(*_line_col(text, text.index("\x00")), "not-text", "the file holds a NUL character: it is not text")
 
     stack: list[_Frame] = []
     documents = 0
     root_set = False
     try:
-        for event in yaml.parse(text, Loader=Loader):
+        events: Any = yaml.parse(text, Loader=Loader)
+        for event in events:
             mark = (event.start_mark.line + 1, event.start_mark.column + 1)
             name = type(event).__name__
             if name == "DocumentStartEvent":
@@ -188,8 +209,10 @@ def parse_yaml(text: str | bytes, file: str = "<string>") -> Document:
                         key = _scalar(event)
                     except ValueError as exc:
                         raise fail(*mark, "bad-scalar", str(exc)) from None
-                    if isinstance(key, float | bool) or key is None:
-                        key = event.value
+                    if not isinstance(key, str):
+                        key = event.value  # keys are strings, as in JSON
+                    elif key == "<<" and event.style in (None, "") and event.tag is None:
+                        raise fail(*mark, "merge-key", "merge keys (<<) are not allowed; write the keys out")
                     if key in frame.container:
                         raise fail(*mark, "duplicate-key", f"the key {key!r} appears twice in this mapping", frame.path)
                     frame.key = key
@@ -209,6 +232,9 @@ def parse_yaml(text: str | bytes, file: str = "<string>") -> Document:
             # A collection starts.
             if stack and isinstance(stack[-1].container, dict) and stack[-1].key is _NO_KEY:
                 raise fail(*mark, "complex-key", "mapping keys must be plain scalars")
+            want = "tag:yaml.org,2002:map" if name == "MappingStartEvent" else "tag:yaml.org,2002:seq"
+            if tag not in (None, "!", want):
+                raise fail(*mark, "bad-scalar", f"the tag {tag} does not fit a {_CORE_TAGS[want]}", parent_path)
             if len(stack) >= MAX_DEPTH:
                 raise fail(*mark, "too-deep", f"nesting deeper than {MAX_DEPTH} levels", parent_path)
             doc.marks[parent_path] = mark
@@ -219,7 +245,15 @@ def parse_yaml(text: str | bytes, file: str = "<string>") -> Document:
     except yaml.MarkedYAMLError as exc:
         m = exc.problem_mark or exc.context_mark
         line, col = (m.line + 1, m.column + 1) if m is not None else (1, 1)
+        if "nesting depth" in str(exc.problem):  # libyaml's own cap (1000) met before ours
+            raise fail(line, col, "too-deep", f"nesting deeper than {MAX_DEPTH} levels") from None
         raise fail(line, col, "yaml-syntax", f"YAML syntax: {exc.problem or exc.context}") from None
+    except yaml.reader.ReaderError as exc:
+        char = exc.character
+        pos = text.find(chr(char)) if isinstance(char, int) else -1
+        line, col = _line_col(text, pos) if pos >= 0 else (1, 1)
+        shown = f"U+{char:04X}" if isinstance(char, int) else repr(char)
+        raise fail(line, col, "not-text", f"the character {shown} is not allowed in YAML text ({exc.reason})") from None
     except (yaml.YAMLError, RecursionError, ValueError) as exc:
         raise fail(1, 1, "yaml-syntax", f"YAML could not be read: {exc}") from None
     if documents == 0 or (not root_set and doc.value is None):
@@ -236,8 +270,7 @@ def _child_path(stack: list[_Frame]) -> Path_:
     return (*top.path, len(top.container))
 
 
-def _attach(value: Any, path: Path_, stack: list[_Frame], doc: Document,
-            mark: tuple[int, int], fail: Any) -> None:
+def _attach(value: Any, path: Path_, stack: list[_Frame], doc: Document, mark: tuple[int, int], fail: Any) -> None:
     if not stack:
         doc.value = value
         return
@@ -256,10 +289,14 @@ def read_yaml_file(path: str | Path) -> Document:
     try:
         size = p.stat().st_size
         if size > MAX_BYTES:
-            raise DefinitionError([Problem(name, 1, 1, "too-large", f"the file is {size} bytes; the limit is {MAX_BYTES}")])
+            raise DefinitionError(
+                [Problem(name, 1, 1, "too-large", f"the file is {size} bytes; the limit is {MAX_BYTES}")]
+            )
         data = p.read_bytes()
     except DefinitionError:
         raise
     except OSError as exc:
-        raise DefinitionError([Problem(name, 1, 1, "unreadable", f"cannot read the file: {exc.strerror or exc}")]) from None
+        raise DefinitionError(
+            [Problem(name, 1, 1, "unreadable", f"cannot read the file: {exc.strerror or exc}")]
+        ) from None
     return parse_yaml(data, name)

@@ -1,0 +1,131 @@
+"""The guard-rule compiler: vocabulary, refusals at load time, and the triad of questions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stepchart import Actor, DefinitionError, Engine
+from stepchart.context import Context, Request
+from stepchart.rules import FACTS, RuleSet, load_rules, parse_rules
+from stepchart.timeutil import parse_datetime
+from stepchart.yamldoc import parse_yaml
+
+WF = {
+    "workflow": "w",
+    "initialStep": "a",
+    "steps": [
+        {"id": "a", "type": "manual", "assignedType": "User", "assignedTo": "alice", "paths": [{"nextStep": "b"}]},
+        {"id": "b", "type": "gp"},
+    ],
+}
+
+
+def rules_of(text: str) -> RuleSet:
+    return RuleSet(parse_rules(parse_yaml(text, "r.yaml")))
+
+
+def ctx_for(engine: Engine, actor: Actor, action: str = "Run", step: str = "a") -> Context:
+    engine.add_workflow(WF)
+    engine.create_job("w", "J1", now="2026-01-01T00:00:00Z")
+    job = engine.store.get("J1")
+    assert job is not None
+    c = Context(engine, job, engine.workflows["w"], actor, Request(action, [step]), parse_datetime("2026-01-02T00:00:00Z"))
+    c.set_target(step)
+    return c
+
+
+def test_shipped_rules_use_only_known_facts_and_every_action_has_rules(base_engine: Engine) -> None:
+    """R14/R15: every jobAction type and every side operation is checked by some rule."""
+    for rule in base_engine.rules.rules:
+        assert rule.facts <= set(FACTS), rule.name
+    for action in ("Run", "Finish", "Stop", "SetCurrentStep", "Hold", "ReleaseHold", "RefreshStatus",
+                   "Respond", "Complete", "Fail", "Assign"):
+        assert base_engine.rules.for_action("step", action) or base_engine.rules.for_action("request", action)
+
+
+def test_triad_iter_first_allows(engine: Engine) -> None:
+    rs = rules_of(
+        """
+rules:
+  - {name: one, actions: [Run], require: step.current, yields: StepNotCurrent}
+  - {name: two, actions: [Run], require: {actor.privilege: p}, yields: InsufficientPrivileges}
+  - {name: three, actions: [Run], require: {step.status: [Running]}, yields: NotRunning}
+"""
+    )
+    c = ctx_for(engine, Actor.of("alice"))
+    assert [r.name for r in rs.iter_failures(c, "step", "Run")] == ["two", "three"]
+    first = rs.first_failure(c, "step", "Run")
+    assert first is not None and first.name == "two"
+    assert not rs.allows(c, "step", "Run")
+    c2 = ctx_for(engine.spawn(), Actor.of("alice", privileges=["p"]))
+    assert rs.first_failure(c2, "step", "Run") is not None and rs.first_failure(c2, "step", "Run").name == "three"  # type: ignore[union-attr]
+
+
+def test_combinators_and_literals(engine: Engine) -> None:
+    rs = rules_of(
+        """
+rules:
+  - {name: a, actions: [Run], require: {all: [true, {not: false}, {any: [false, step.inDiagram]}]}, yields: Held}
+  - {name: b, actions: [Stop], require: false, yields: NotRunning}
+"""
+    )
+    c = ctx_for(engine, Actor.of("bob"))
+    assert rs.allows(c, "step", "Run")
+    assert not rs.allows(c, "step", "Stop")
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "line"),
+    [
+        ("rules:\n  - {name: x, actions: [Run], require: step.nope, yields: Held}\n", "unknown-fact", 2),
+        ("rules:\n  - name: x\n    actions: [Run]\n    require: {step.status: 5}\n    yields: Held\n", "bad-argument", 4),
+        ("rules:\n  - {name: x, actions: [Run], require: step.current, yields: Nope}\n", "bad-value", 2),
+        ("rules:\n  - {name: x, actions: [Jump], require: step.current, yields: Held}\n", "bad-value", 2),
+        ("rules:\n  - {name: x, level: request, actions: [Run], require: step.current, yields: InvalidRequest}\n",
+         "step-fact-in-request-rule", 2),
+        ("rules:\n  - {name: x, level: request, actions: [Run], require: true, yields: Held}\n",
+         "status-in-request-rule", 2),
+        ("rules:\n  - {name: x, actions: [Run], require: {step.status: [a], step.held: true}, yields: Held}\n",
+         "bad-condition", 2),
+        ("rules:\n  - {name: x, actions: [Run], require: actor.privilege, yields: Held}\n", "missing-argument", 2),
+        ("rules:\n  - {name: x, actions: [Run], require: {all: []}, yields: Held}\n", "bad-condition", 2),
+        ("rules:\n  - {name: x, actions: [Run], require: true, yields: Held, python: os.system}\n", "unknown-key", 2),
+    ],
+)
+def test_bad_rules_are_refused_with_location(text: str, code: str, line: int) -> None:
+    with pytest.raises(DefinitionError) as info:
+        parse_rules(parse_yaml(text, "bad.yaml"))
+    assert info.value.code == code
+    assert info.value.line == line
+    assert info.value.file == "bad.yaml"
+
+
+def test_duplicate_rule_names_and_unknown_before(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text("rules:\n  - {name: x, actions: [Run], require: true, yields: Held}\n")
+    (tmp_path / "b.yaml").write_text(
+        "rules:\n  - {name: x, actions: [Run], require: true, yields: Held}\n"
+        "  - {name: y, actions: [Run], require: true, yields: Held, before: nowhere}\n"
+    )
+    with pytest.raises(DefinitionError) as info:
+        load_rules(tmp_path)
+    codes = {p.code for p in info.value.problems}
+    assert codes == {"duplicate-rule", "unknown-rule"}
+
+
+def test_before_places_a_rule(tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(
+        "rules:\n  - {name: x, actions: [Run], require: true, yields: Held}\n"
+        "  - {name: y, actions: [Run], require: true, yields: Held}\n"
+    )
+    (tmp_path / "b.yaml").write_text("rules:\n  - {name: z, actions: [Run], require: true, yields: Held, before: y}\n")
+    assert [r.name for r in load_rules(tmp_path).rules] == ["x", "z", "y"]
+
+
+def test_documents_cannot_name_python() -> None:
+    """No fact resolves to an arbitrary callable: names outside the vocabulary are refused."""
+    for name in ("os.system", "__import__", "builtins.eval", "step.__class__"):
+        with pytest.raises(DefinitionError) as info:
+            parse_rules(parse_yaml(f"rules:\n  - {{name: x, actions: [Run], require: {name}, yields: Held}}\n"))
+        assert info.value.code == "unknown-fact"
