@@ -290,14 +290,26 @@ class Engine(JobManagement):
 
     # -- operations -------------------------------------------------------------------
     def act(
-        self, job_id: str, body: str | bytes | Mapping[str, Any], actor: Actor | str | None, now: datetime | str
+        self,
+        job_id: str,
+        body: str | bytes | Mapping[str, Any],
+        actor: Actor | str | None,
+        now: datetime | str,
+        *,
+        idempotency_key: str | None = None,
     ) -> ActionResult:
-        """The jobAction operation (SPEC section 4)."""
+        """The jobAction operation (SPEC section 4).
+
+        With ``idempotency_key``, a request whose key the job's action log already holds
+        returns the first answer instead of acting again.
+        """
         try:
             request = parse_payload(body)
         except RequestError as exc:
             return ActionResult(400, exc.body())
-        return self._execute(job_id, request, _as_actor(actor), _as_now(now), self._job_action)
+        return self._execute(
+            job_id, request, _as_actor(actor), _as_now(now), self._job_action, idempotency_key=idempotency_key
+        )
 
     def respond(
         self, job_id: str, step_id: str, value: Any, actor: Actor | str | None, now: datetime | str
@@ -385,25 +397,33 @@ class Engine(JobManagement):
         actor: Actor,
         now: datetime,
         op: Callable[[Context, _Moves], dict[str, Any]],
+        idempotency_key: str | None = None,
     ) -> ActionResult:
         with self.store.transaction(job_id) as tx:
             if tx.job is None:
                 return ActionResult(400, _not_found(job_id).body())
+            if idempotency_key is not None:
+                prior = tx.recall(idempotency_key)
+                if prior is not None:
+                    return ActionResult(200, prior["response"], [])
             job = tx.job
             result = self._dispatch(job, request, actor, now, op)
             if result.ok:
-                tx.commit(
-                    job,
-                    result.events,
-                    {
-                        "jobId": job_id,
-                        "actor": actor.username,
-                        "action": request.action,
-                        "body": request.body if request.body is not None else _op_body(request),
-                        "now": format_datetime(now),
-                        "response": result.body,
+                log = {
+                    "jobId": job_id,
+                    "actor": {
+                        "username": actor.username,
+                        "groups": sorted(actor.groups),
+                        "privileges": sorted(actor.privileges),
                     },
-                )
+                    "action": request.action,
+                    "body": request.body if request.body is not None else _op_body(request),
+                    "now": format_datetime(now),
+                    "response": result.body,
+                }
+                if idempotency_key is not None:
+                    log["idempotencyKey"] = idempotency_key
+                tx.commit(job, result.events, log)
             return result
 
     def _dispatch(

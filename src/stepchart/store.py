@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +33,8 @@ class Transaction:
     job_to_save: Job | None = None
     events: list[dict[str, Any]] = field(default_factory=list)
     log: dict[str, Any] | None = None
+    recall: Callable[[str], dict[str, Any] | None] = field(default=lambda _key: None, repr=False)
+    """The action-log entry already recorded under an idempotency key, if any (set by the store)."""
 
     def commit(self, job: Job, events: list[dict[str, Any]], log: dict[str, Any] | None = None) -> None:
         """Mark the job (and what the request caused) to be saved when the transaction ends."""
@@ -99,11 +101,15 @@ class MemoryStore(JobStore):
         with self._lock:
             return list(self._jobs)
 
+    def _recall(self, key: str) -> dict[str, Any] | None:
+        return next((e for e in reversed(self.log) if e.get("idempotencyKey") == key), None)
+
     @contextmanager
     def transaction(self, job_id: str) -> Iterator[Transaction]:
         with self._lock:
             stored = self._jobs.get(job_id)
             tx = Transaction(stored.copy() if stored is not None else None)
+            tx.recall = self._recall
             yield tx
             if tx.committed and tx.job_to_save is not None:
                 self._jobs[job_id] = tx.job_to_save
