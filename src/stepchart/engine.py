@@ -312,23 +312,38 @@ class Engine(JobManagement):
         )
 
     def respond(
-        self, job_id: str, step_id: str, value: Any, actor: Actor | str | None, now: datetime | str
+        self,
+        job_id: str,
+        step_id: str,
+        value: Any,
+        actor: Actor | str | None,
+        now: datetime | str,
+        *,
+        idempotency_key: str | None = None,
     ) -> ActionResult:
         """Answer a question step in WaitingForInfo (R3)."""
         req = Request("Respond", [step_id], value=as_text(value))
-        return self._execute(job_id, req, _as_actor(actor), _as_now(now), self._operation)
+        return self._execute(job_id, req, _as_actor(actor), _as_now(now), self._operation, idempotency_key)
 
     def complete(
-        self, job_id: str, step_id: str, return_value: Any = "Success", *, now: datetime | str
+        self,
+        job_id: str,
+        step_id: str,
+        return_value: Any = "Success",
+        *,
+        now: datetime | str,
+        idempotency_key: str | None = None,
     ) -> ActionResult:
         """The host finished a running asynchronous step (R4); acts as ``system``."""
         req = Request("Complete", [step_id], value=as_text(return_value))
-        return self._execute(job_id, req, SYSTEM, _as_now(now), self._operation)
+        return self._execute(job_id, req, SYSTEM, _as_now(now), self._operation, idempotency_key)
 
-    def fail(self, job_id: str, step_id: str, message: str = "", *, now: datetime | str) -> ActionResult:
+    def fail(
+        self, job_id: str, step_id: str, message: str = "", *, now: datetime | str, idempotency_key: str | None = None
+    ) -> ActionResult:
         """The host's execution of a running asynchronous step failed (R4); acts as ``system``."""
         req = Request("Fail", [step_id], message=message)
-        return self._execute(job_id, req, SYSTEM, _as_now(now), self._operation)
+        return self._execute(job_id, req, SYSTEM, _as_now(now), self._operation, idempotency_key)
 
     def assign(
         self,
@@ -338,6 +353,8 @@ class Engine(JobManagement):
         assigned_to: str | None,
         actor: Actor | str | None,
         now: datetime | str,
+        *,
+        idempotency_key: str | None = None,
     ) -> ActionResult:
         """Reassign a current step (R25)."""
         req = Request("Assign", [step_id], assigned_type=assigned_type, assigned_to=assigned_to)
@@ -348,7 +365,7 @@ class Engine(JobManagement):
                     "InvalidRequest", "assign needs assignedType User or Group with assignedTo, or Unassigned."
                 ).body(),
             )
-        return self._execute(job_id, req, _as_actor(actor), _as_now(now), self._operation)
+        return self._execute(job_id, req, _as_actor(actor), _as_now(now), self._operation, idempotency_key)
 
     def refresh(self, job_id: str, now: datetime | str) -> ActionResult:
         """Re-evaluate holds and run automatic steps, as any request does first (R6)."""
@@ -540,7 +557,8 @@ class Engine(JobManagement):
             self._set_current(ctx, step_id)
             return "Success", ok_text
         if action == "RefreshStatus":
-            self._refresh_execution(ctx, step_id)
+            if not self._refresh_execution(ctx, step_id):
+                return "NoMatchingPaths", STATUS_TEXT["NoMatchingPaths"]
             return "Success", ok_text
         raise AssertionError(action)  # pragma: no cover - the schema admits no other type
 
@@ -548,6 +566,7 @@ class Engine(JobManagement):
         """respond, complete, fail, assign: one step; every refusal is a request error (R4a, R25)."""
         req = ctx.request
         step_id = req.step_ids[0]
+        self._request_checks(ctx)  # a designer's request-level rules for these operations (R14 order)
         refusal = self._step_check(ctx, step_id)
         if refusal is not None:  # a designer's rule may yield a step status here: still a request error
             raise RequestError("InvalidRequest", refusal[1], [f"status: {refusal[0]}", f"stepId: {step_id}"])
@@ -665,22 +684,28 @@ class Engine(JobManagement):
         kind, to = initial_assignment(ctx.workflow.steps[step_id])
         self._activate(ctx, step_id, kind, to, force_group=False)
 
-    def _refresh_execution(self, ctx: Context, step_id: str) -> None:
+    def _refresh_execution(self, ctx: Context, step_id: str) -> bool:
+        """Apply the host's news of an asynchronous step (R21), acting as ``system``.
+
+        Returns False, changing nothing, when a completed execution's return value matches
+        no path (R15 step 7: ``NoMatchingPaths``); True otherwise, news or not.
+        """
         record = ctx.record
         if self.status_provider is None or record is None:
-            return
+            return True
         news = self.status_provider(ctx.job.job_id, step_id)
         if news is None:
-            return
+            return True
         lc = self.lifecycles[ctx.workflow.steps[step_id].type]
         step = ctx.workflow.steps[step_id]
         previous = ctx.actor
         ctx.actor = SYSTEM
         try:
             if news.state == "Completed" and lc.accepts(record.status, "complete", step):
-                self._move(ctx, record, "complete", value=as_text(news.return_value))
-            elif news.state == "Failed" and lc.accepts(record.status, "fail", step):
+                return self._move(ctx, record, "complete", value=as_text(news.return_value))
+            if news.state == "Failed" and lc.accepts(record.status, "fail", step):
                 self._move(ctx, record, "fail", message=news.message)
+            return True
         finally:
             ctx.actor = previous
 
@@ -688,7 +713,7 @@ class Engine(JobManagement):
     def _hold(self, ctx: Context, step_id: str) -> None:
         req = ctx.request
         hold = Hold(
-            f"H{len(ctx.job.holds) + 1}",
+            _next_hold_id(ctx.job),
             step_id,
             ctx.actor.username,
             format_datetime(ctx.now),
@@ -782,6 +807,15 @@ def _response(step_id: str, status: str, text: str) -> dict[str, Any]:
 
 def _not_found(job_id: str) -> RequestError:
     return RequestError("JobNotFound", f"The job {job_id!r} does not exist.", [f"jobId: {job_id}"])
+
+
+def _next_hold_id(job: Job) -> str:
+    """``H<n>`` for the n-th hold of the job (R18), skipping ids a loaded job document already uses."""
+    taken = {h.hold_id for h in job.holds}
+    n = len(job.holds) + 1
+    while f"H{n}" in taken:
+        n += 1
+    return f"H{n}"
 
 
 def _creation_log(job: Job, wf: Workflow, now: datetime | None, document: dict[str, Any] | None) -> dict[str, Any]:

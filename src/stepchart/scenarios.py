@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .engine import ActionResult, Engine
-from .errors import DefinitionError
+from .errors import DefinitionError, RequestError
 from .model import SYSTEM, Actor, Job
 from .timeutil import parse_datetime, parse_duration
 from .workflows import as_text
@@ -196,6 +196,8 @@ class _Run:
                 self.engine.create_job(main_wf.id, "J1", now=self.now)
             except KeyError as exc:
                 raise self.fail(f"job J1: {exc}") from None
+            except RequestError as exc:  # e.g. R6: the new job's automatic steps loop
+                raise self.fail(f"job J1 cannot be created: {exc.type}: {exc.message}") from None
 
     def _workflow(self, at: tuple[str | int, ...]) -> Any:
         node = self.doc.sub(at)
@@ -216,6 +218,8 @@ class _Run:
             self.engine.load_job(sub, now=self.now, workflow=workflow_id)
         except DefinitionError as exc:
             raise self.fail(f"the job does not load: {exc.first}") from None
+        except RequestError as exc:  # a new job's automatic steps loop (R6)
+            raise self.fail(f"the job cannot be created: {exc.type}: {exc.message}") from None
 
     # -- operations -----------------------------------------------------------------------
     def operations(self) -> Iterator[_Op]:

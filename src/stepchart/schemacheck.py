@@ -96,6 +96,10 @@ def describe(error: ValidationError) -> tuple[str, str, bool, tuple[str | int, .
             False,
             path,
         )
+    if "propertyNames" in error.schema_path and isinstance(error.instance, str):
+        # A bad key is reported at the key itself, not at the mapping that holds it.
+        key_path = (*path, error.instance)
+        return ("bad-name", f"the key {error.instance!r} does not match {error.validator_value}", True, key_path)
     if v == "pattern":
         return ("bad-name", f"{_short(error.instance)} does not match {error.validator_value}", False, path)
     return (f"schema-{v}", error.message, False, path)
@@ -135,6 +139,15 @@ def payload_violations(value: Any) -> list[str]:
     details: list[str] = []
     for error in _sorted_errors("payload", value):
         for leaf in _leaf_errors(error):
+            if leaf.validator == "additionalProperties" and isinstance(leaf.instance, dict):
+                # jsonschema reports all unknown keys of one object as one error: name each path.
+                schema: Any = leaf.schema
+                allowed = set(schema.get("properties", {}))
+                base = tuple(leaf.absolute_path)
+                for key in (k for k in leaf.instance if k not in allowed):
+                    names = ", ".join(sorted(allowed))
+                    details.append(f"{format_path((*base, key))}: unknown key {key!r}; allowed here: {names}")
+                continue
             _code, message, _at_key, path = describe(leaf)
             details.append(f"{format_path(path)}: {message}")
     return details
