@@ -71,11 +71,12 @@ def is_datetime(value: object) -> bool:
 
 
 def format_datetime(value: datetime) -> str:
-    """UTC with a ``Z``; fractions of a second only when there are some."""
-    v = value.astimezone(UTC)
-    if v.microsecond:
-        return v.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return v.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """UTC with a ``Z``; fractions of a second only when there are some.
+
+    ``isoformat`` always writes four-digit years (``strftime("%Y")`` writes year 1 as ``1``).
+    """
+    v = value.astimezone(UTC).replace(tzinfo=None)
+    return v.isoformat(timespec="microseconds" if v.microsecond else "seconds") + "Z"
 
 
 def parse_duration(text: str) -> timedelta:

@@ -146,5 +146,5 @@ def load_workflow(
     else:
         doc = parse_yaml(source, file or "<workflow>")
     if not isinstance(doc.value, dict):
-        raise DefinitionError([Problem(doc.file, 1, 1, "not-a-mapping", "a workflow is a mapping")])
+        raise doc.error((), "not-a-mapping", "a workflow is a mapping")
     return parse_workflow(doc, step_types)

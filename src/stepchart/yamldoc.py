@@ -29,7 +29,8 @@ MAX_DEPTH = 64
 Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _INT = re.compile(r"^[-+]?(0|[1-9][0-9]*)\Z")
-_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?\Z")
+# A float has a point or an exponent: bare digits are an int, or (with a leading zero, as 010) a string.
+_FLOAT = re.compile(r"^[-+]?((\.[0-9]+|[0-9]+\.[0-9]*)([eE][-+]?[0-9]+)?|[0-9]+[eE][-+]?[0-9]+)\Z")
 _BOOL = {"true": True, "false": False}
 _NULL = {"null", "~", ""}
 _CORE_TAGS = {
