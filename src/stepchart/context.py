@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .model import SYSTEM, Actor, CurrentStep, Hold, Job, StepDef, StepType, Workflow
-from .timeutil import parse_datetime
+from .timeutil import format_datetime, parse_datetime
 
 if TYPE_CHECKING:
     from .charts import Lifecycle
@@ -55,6 +55,7 @@ class Context:
         self.actor = actor
         self.request = request
         self.now = now
+        self.now_text = format_datetime(now)
         self.trace = trace
         self.events: list[dict[str, Any]] = []
         self.step_id = ""

@@ -551,7 +551,7 @@ class Engine(JobManagement):
             return "Success", ok_text
         if action == "ReleaseHold":
             for h in ctx.releasable_holds(step_id):
-                self._release(ctx, h, ctx.actor.username, format_datetime(ctx.now))
+                self._release(ctx, h, ctx.actor.username, ctx.now_text)
             return "Success", ok_text
         if action == "SetCurrentStep":
             self._set_current(ctx, step_id)
@@ -716,7 +716,7 @@ class Engine(JobManagement):
             _next_hold_id(ctx.job),
             step_id,
             ctx.actor.username,
-            format_datetime(ctx.now),
+            ctx.now_text,
             format_datetime(req.hold_release) if req.hold_release is not None else None,
             req.dependent_job_id,
             req.dependent_step_id if req.dependent_job_id else None,
@@ -739,7 +739,7 @@ class Engine(JobManagement):
             if expired is not None:
                 self._release(ctx, h, "system", format_datetime(expired))
             elif ctx.dependency_met(h):
-                self._release(ctx, h, "system", format_datetime(ctx.now))
+                self._release(ctx, h, "system", ctx.now_text)
 
     # -- automatic steps (R6) ---------------------------------------------------------------
     def _cascade(self, ctx: Context, moves: _Moves) -> None:
@@ -783,7 +783,7 @@ class Engine(JobManagement):
     ) -> None:
         ctx.job.history.append(
             {
-                "date": date or format_datetime(ctx.now),
+                "date": date or ctx.now_text,
                 "jobId": ctx.job.job_id,
                 "stepId": step_id,
                 "username": username or ctx.actor.username,
@@ -797,7 +797,7 @@ class Engine(JobManagement):
         event: dict[str, Any] = {"type": name, "jobId": ctx.job.job_id}
         if step_id is not None:
             event["stepId"] = step_id
-        event.update({"date": format_datetime(ctx.now), "username": username or ctx.actor.username, **extra})
+        event.update({"date": ctx.now_text, "username": username or ctx.actor.username, **extra})
         ctx.events.append(event)
 
 
