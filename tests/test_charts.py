@@ -84,8 +84,10 @@ def test_bad_charts_are_refused_at_their_line(edit: tuple[str, str], code: str) 
 
 
 def test_python_statemachine_refusals_are_reported_at_the_chart() -> None:
-    trap = MINI.replace("  - {event: finish, from: Running, to: Done, returnValue: Success}\n",
-                        "  - {event: finish, from: Ready, to: Done, returnValue: Success}\n")
+    trap = MINI.replace(
+        "  - {event: finish, from: Running, to: Done, returnValue: Success}\n",
+        "  - {event: finish, from: Ready, to: Done, returnValue: Success}\n",
+    )
     with pytest.raises(DefinitionError) as info:
         load_chart_text(trap, "trap.yaml")
     assert info.value.code == "invalid-lifecycle"

@@ -27,8 +27,11 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     site = work / "site"
     wheel = next(wheels.glob("stepchart-*.whl"))
-    subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)],
-                   check=True, cwd=work)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)],
+        check=True,
+        cwd=work,
+    )
     return site
 
 
@@ -40,7 +43,11 @@ def _run(site: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def test_wheel_carries_the_data_and_works_elsewhere(installed: Path, tmp_path: Path) -> None:
     data = installed / "stepchart" / "data"
     assert sorted(p.name for p in (data / "statecharts").glob("*.yaml")) == [
-        "gp.yaml", "manual.yaml", "openApp.yaml", "question.yaml"]
+        "gp.yaml",
+        "manual.yaml",
+        "openApp.yaml",
+        "question.yaml",
+    ]
     assert list((data / "rules").glob("*.yaml"))
     assert (installed / "stepchart" / "schemas" / "payload.schema.json").is_file()
     code = (

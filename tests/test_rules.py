@@ -31,7 +31,9 @@ def ctx_for(engine: Engine, actor: Actor, action: str = "Run", step: str = "a") 
     engine.create_job("w", "J1", now="2026-01-01T00:00:00Z")
     job = engine.store.get("J1")
     assert job is not None
-    c = Context(engine, job, engine.workflows["w"], actor, Request(action, [step]), parse_datetime("2026-01-02T00:00:00Z"))
+    c = Context(
+        engine, job, engine.workflows["w"], actor, Request(action, [step]), parse_datetime("2026-01-02T00:00:00Z")
+    )
     c.set_target(step)
     return c
 
@@ -40,8 +42,19 @@ def test_shipped_rules_use_only_known_facts_and_every_action_has_rules(base_engi
     """R14/R15: every jobAction type and every side operation is checked by some rule."""
     for rule in base_engine.rules.rules:
         assert rule.facts <= set(FACTS), rule.name
-    for action in ("Run", "Finish", "Stop", "SetCurrentStep", "Hold", "ReleaseHold", "RefreshStatus",
-                   "Respond", "Complete", "Fail", "Assign"):
+    for action in (
+        "Run",
+        "Finish",
+        "Stop",
+        "SetCurrentStep",
+        "Hold",
+        "ReleaseHold",
+        "RefreshStatus",
+        "Respond",
+        "Complete",
+        "Fail",
+        "Assign",
+    ):
         assert base_engine.rules.for_action("step", action) or base_engine.rules.for_action("request", action)
 
 
@@ -80,15 +93,28 @@ rules:
     ("text", "code", "line"),
     [
         ("rules:\n  - {name: x, actions: [Run], require: step.nope, yields: Held}\n", "unknown-fact", 2),
-        ("rules:\n  - name: x\n    actions: [Run]\n    require: {step.status: 5}\n    yields: Held\n", "bad-argument", 4),
+        (
+            "rules:\n  - name: x\n    actions: [Run]\n    require: {step.status: 5}\n    yields: Held\n",
+            "bad-argument",
+            4,
+        ),
         ("rules:\n  - {name: x, actions: [Run], require: step.current, yields: Nope}\n", "bad-value", 2),
         ("rules:\n  - {name: x, actions: [Jump], require: step.current, yields: Held}\n", "bad-value", 2),
-        ("rules:\n  - {name: x, level: request, actions: [Run], require: step.current, yields: InvalidRequest}\n",
-         "step-fact-in-request-rule", 2),
-        ("rules:\n  - {name: x, level: request, actions: [Run], require: true, yields: Held}\n",
-         "status-in-request-rule", 2),
-        ("rules:\n  - {name: x, actions: [Run], require: {step.status: [a], step.held: true}, yields: Held}\n",
-         "bad-condition", 2),
+        (
+            "rules:\n  - {name: x, level: request, actions: [Run], require: step.current, yields: InvalidRequest}\n",
+            "step-fact-in-request-rule",
+            2,
+        ),
+        (
+            "rules:\n  - {name: x, level: request, actions: [Run], require: true, yields: Held}\n",
+            "status-in-request-rule",
+            2,
+        ),
+        (
+            "rules:\n  - {name: x, actions: [Run], require: {step.status: [a], step.held: true}, yields: Held}\n",
+            "bad-condition",
+            2,
+        ),
         ("rules:\n  - {name: x, actions: [Run], require: actor.privilege, yields: Held}\n", "missing-argument", 2),
         ("rules:\n  - {name: x, actions: [Run], require: {all: []}, yields: Held}\n", "bad-condition", 2),
         ("rules:\n  - {name: x, actions: [Run], require: true, yields: Held, python: os.system}\n", "unknown-key", 2),

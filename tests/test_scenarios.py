@@ -222,3 +222,14 @@ def test_folder_selection_passes_over_files_without_do_or_scenarios(tmp_path: Pa
     assert _summary(proc.stdout) == (3, 0)
     proc = _cli(str(ROOT / "tests" / "scenarios" / "workflows"))
     assert proc.returncode == 0 and _summary(proc.stdout) == (0, 0)
+
+
+def test_designer_chart_scenarios_reach_the_lifecycle_fallback_rules() -> None:
+    """R15: a designer's own step type; run-lifecycle, stop-lifecycle and finish-lifecycle refuse."""
+    from stepchart import data_dir
+
+    designer = ROOT / "tests" / "designer"
+    base = Engine([data_dir("statecharts"), designer / "charts"])
+    files, _ = discover([designer])
+    results = [run_scenario(s, base) for f in files for s in load_file(f)]  # type: ignore[union-attr]
+    assert results and all(r.passed for r in results), [r.message for r in results if not r.passed]

@@ -2,13 +2,23 @@
 
 The public API is small: :class:`Engine` (load definitions, act on jobs), :class:`Actor`,
 :class:`ActionResult`, the errors, and :class:`MemoryStore` / :class:`JobStore`.
+
+Names are imported on first use (PEP 562), so ``import stepchart`` (and every
+``stepchart`` command, ``--help`` included) does not pay for the engine, python-statemachine
+and jsonschema until something needs them.
 """
 
-from .engine import ActionResult, Engine, Execution, RuleCheck
-from .errors import DefinitionError, Problem, RequestError
-from .model import SYSTEM, Actor
-from .paths import data_dir
-from .store import JobStore, MemoryStore
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .engine import ActionResult, Engine, Execution, RuleCheck
+    from .errors import DefinitionError, Problem, RequestError
+    from .model import SYSTEM, Actor
+    from .paths import data_dir
+    from .store import JobStore, MemoryStore
 
 __all__ = [
     "SYSTEM",
@@ -26,3 +36,31 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+_HOME = {
+    "ActionResult": ".engine",
+    "Engine": ".engine",
+    "Execution": ".engine",
+    "RuleCheck": ".engine",
+    "DefinitionError": ".errors",
+    "Problem": ".errors",
+    "RequestError": ".errors",
+    "SYSTEM": ".model",
+    "Actor": ".model",
+    "data_dir": ".paths",
+    "JobStore": ".store",
+    "MemoryStore": ".store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module 'stepchart' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

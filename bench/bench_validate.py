@@ -1,0 +1,206 @@
+"""Benchmark (not a test): ``stepchart validate`` against ``check-jsonschema`` on 10,000 payload files.
+
+Both tools get the same files and the same schema (the shipped payload schema) in one
+process each; the figure is the wall time of each whole command, the median of several
+rounds. Then every file's verdict (valid or not) is compared: they must all agree.
+
+The corpus (made fresh in a temporary folder, seeded, so every run sees the same files):
+about 80% valid payloads of every action type, with date-times in every shape R10
+accepts (``Z``/``z``, ``T``/``t``, offsets, fractions); the rest invalid: unknown keys,
+wrong types, unknown action types, ``null`` values, a JSON array, truncated JSON, and
+date-times R10 refuses (no zone, a day that does not exist, seconds 60, hour 24, a
+space for ``T``). Cases where the two tools' date-time checks differ on purpose (R10 is
+stricter: a ``,`` before the fraction, year 0000, a value outside years 1-9999 once in
+UTC) are left out of the corpus and listed separately with each tool's verdict.
+
+    python bench/bench_validate.py                 # 10,000 files, 3 rounds
+    python bench/bench_validate.py --files 2000 --rounds 1
+
+Prints a table, then one JSON line (the last line of output). Needs ``check-jsonschema``
+on PATH (``pip install check-jsonschema``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from stepchart.schemacheck import load_schema
+
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+"""Both tools run with their bytecode cached, as installed tools do (check-jsonschema's is
+compiled at install; stepchart's is written by the warm-up run)."""
+
+ACTIONS = ("Run", "Finish", "Stop", "SetCurrentStep", "Hold", "ReleaseHold", "RefreshStatus")
+GOOD_TIMES = (
+    "2026-03-01T10:00:00Z", "2026-03-01t10:00:00z", "2026-03-01T10:00:00+02:00", "2026-03-01T10:00:00.125Z",
+    "2024-02-29T23:59:59-05:30", "1999-12-31T00:00:00.5+00:00",
+)  # fmt: skip
+BAD_TIMES = (
+    "2026-03-01T10:00:00", "2026-02-30T10:00:00Z", "2026-03-01T10:00:60Z", "2026-03-01T24:00:00Z",
+    "2026-03-01 10:00:00Z", "2026-3-1T10:00:00Z", "2026-03-01T10:00:00+2:00", "tomorrow", "",
+)  # fmt: skip
+# Where the tools differ on purpose: R10 is stricter than check-jsonschema's RFC 3339 check.
+DISAGREE_TIMES = ("2026-03-01T10:00:00,5Z", "0000-01-01T00:00:00Z", "0001-01-01T00:30:00+01:00",
+                  "9999-12-31T23:30:00-01:00")  # fmt: skip
+
+
+def make_payload(rng: random.Random) -> tuple[str, bool]:
+    """(file text, valid by construction)."""
+    roll = rng.random()
+    body: dict[str, Any] = {"type": rng.choice(ACTIONS)}
+    if rng.random() < 0.7:
+        body["stepIds"] = [f"step-{rng.randint(1, 40)}" for _ in range(rng.randint(0, 3))]
+    if body["type"] == "Hold" and rng.random() < 0.6:
+        body["holdScheduledRelease"] = rng.choice(GOOD_TIMES)
+    if body["type"] in ("Hold", "ReleaseHold") and rng.random() < 0.3:
+        body["dependentJobId"] = f"J{rng.randint(1, 999)}"
+        if rng.random() < 0.5:
+            body["dependentStepId"] = "review"
+    if roll < 0.80:
+        return json.dumps(body, indent=rng.choice((None, 2))), True
+    kind = rng.randrange(8)
+    if kind == 0:
+        body["holdScheduledRelease"] = rng.choice(BAD_TIMES)
+    elif kind == 1:
+        body["stepIds"] = rng.choice(([1, 2], "edit", {"a": 1}, [None]))
+    elif kind == 2:
+        body["type"] = rng.choice(("run", "Start", "", "Skip"))
+    elif kind == 3:
+        body["comment"] = "not allowed"
+    elif kind == 4:
+        body["dependentJobId"] = None
+    elif kind == 5:
+        return json.dumps([body]), False
+    elif kind == 6:
+        return json.dumps(body)[: rng.randint(1, 12)], False
+    else:
+        del body["type"]
+    return json.dumps(body), False
+
+
+def make_corpus(folder: Path, n: int, seed: int = 7) -> list[Path]:
+    rng = random.Random(seed)
+    files = []
+    for i in range(n):
+        text, _valid = make_payload(rng)
+        p = folder / f"p{i:05d}.json"
+        p.write_text(text, encoding="utf-8")
+        files.append(p)
+    return files
+
+
+def run_stepchart(folder: Path) -> tuple[float, set[str], dict[str, Any]]:
+    t0 = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "stepchart.cli", "validate", str(folder), "--format", "json"],
+        capture_output=True, text=True, check=False, env=ENV,
+    )  # fmt: skip
+    elapsed = time.perf_counter() - t0
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"stepchart validate failed: {done.stderr}")
+    data = json.loads(done.stdout)
+    return elapsed, {Path(e["file"]).name for e in data["errors"]}, data
+
+
+def run_check_jsonschema(schema: Path, files: list[Path]) -> tuple[float, set[str]]:
+    exe = shutil.which("check-jsonschema")
+    if exe is None:
+        raise SystemExit("check-jsonschema is not installed: pip install check-jsonschema")
+    t0 = time.perf_counter()
+    done = subprocess.run(
+        [exe, "--schemafile", str(schema), "--output-format", "json", *map(str, files)],
+        capture_output=True, text=True, check=False, env=ENV,
+    )  # fmt: skip
+    elapsed = time.perf_counter() - t0
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"check-jsonschema failed: {done.stderr[-2000:]}")
+    data = json.loads(done.stdout)
+    bad = {Path(e["filename"]).name for e in data.get("errors", [])}
+    bad |= {Path(e["filename"]).name for e in data.get("parse_errors", [])}
+    return elapsed, bad
+
+
+def disagreements(schema: Path, folder: Path) -> list[dict[str, Any]]:
+    """The date-times where the two tools differ on purpose, each tool's verdict shown."""
+    rows = []
+    for i, when in enumerate(DISAGREE_TIMES):
+        p = folder / f"edge{i}.json"
+        p.write_text(json.dumps({"type": "Hold", "holdScheduledRelease": when}), encoding="utf-8")
+        _t, ours, _d = run_stepchart_one(p)
+        _t2, theirs = run_check_jsonschema(schema, [p])
+        rows.append({"value": when, "stepchart": "invalid" if ours else "valid",
+                     "check-jsonschema": "invalid" if theirs else "valid"})  # fmt: skip
+    return rows
+
+
+def run_stepchart_one(path: Path) -> tuple[float, set[str], dict[str, Any]]:
+    done = subprocess.run(
+        [sys.executable, "-m", "stepchart.cli", "validate", str(path), "--format", "json"],
+        capture_output=True, text=True, check=False, env=ENV,
+    )  # fmt: skip
+    data = json.loads(done.stdout)
+    return 0.0, {Path(e["file"]).name for e in data["errors"]}, data
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--files", type=int, default=10_000)
+    ap.add_argument("--rounds", type=int, default=3)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="stepchart-bench-") as tmp:
+        root = Path(tmp)
+        corpus = root / "payloads"
+        corpus.mkdir()
+        files = make_corpus(corpus, args.files)
+        schema = root / "payload.schema.json"
+        schema.write_text(json.dumps(load_schema("payload")), encoding="utf-8")
+        ours_t: list[float] = []
+        theirs_t: list[float] = []
+        ours_bad: set[str] = set()
+        theirs_bad: set[str] = set()
+        summary: dict[str, Any] = {}
+        run_stepchart(corpus)  # warm-up: bytecode and the page cache, for both tools
+        run_check_jsonschema(schema, files)
+        for _ in range(args.rounds):
+            t, ours_bad, summary = run_stepchart(corpus)
+            ours_t.append(t)
+            t2, theirs_bad = run_check_jsonschema(schema, files)
+            theirs_t.append(t2)
+        differ = sorted(ours_bad ^ theirs_bad)
+        edge_dir = root / "edge"
+        edge_dir.mkdir()
+        edges = disagreements(schema, edge_dir)
+    ours = statistics.median(ours_t)
+    theirs = statistics.median(theirs_t)
+    print(f"{args.files} payload files, {args.rounds} rounds (median wall time of the whole command)")
+    print(f"  stepchart validate       {ours:8.3f} s   {summary['invalid']} invalid")
+    print(f"  check-jsonschema         {theirs:8.3f} s   {len(theirs_bad)} invalid")
+    print(f"  speed-up                 {theirs / ours:8.1f}x")
+    print(f"  files with a different verdict: {len(differ)}{' ' + ', '.join(differ[:10]) if differ else ''}")
+    print("  date-times the tools judge differently on purpose (R10 is stricter):")
+    for row in edges:
+        print(f"    {row['value']:<28} stepchart {row['stepchart']:<8} check-jsonschema {row['check-jsonschema']}")
+    print(json.dumps({
+        "bench": "validate", "files": args.files, "rounds": args.rounds,
+        "stepchart_s": round(ours, 3), "check_jsonschema_s": round(theirs, 3),
+        "speedup": round(theirs / ours, 1), "invalid": summary["invalid"], "verdicts_differ": len(differ),
+        "edge_cases": edges, "python": platform.python_version(),
+    }))  # fmt: skip
+    if differ:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,210 @@
+"""``stepchart validate``: offline payload validation, the engine's verdict and words, located errors."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cli_helpers import ROOT, cli, on_terminal, proc
+
+from stepchart.errors import RequestError
+from stepchart.payload import parse_json_strict, validate_payload
+from stepchart.schemacheck import SCHEMA_NAMES, load_schema, payload_violations, validator
+from stepchart.validate import (
+    Payload,
+    Unsupported,
+    compile_schema,
+    compile_violations,
+    loads_strict,
+    locate,
+    payload_items,
+    validate_one,
+)
+from stepchart.yamldoc import read_yaml_file
+
+sys.path.insert(0, str(ROOT / "bench"))
+from bench_validate import BAD_TIMES, DISAGREE_TIMES, GOOD_TIMES, make_payload
+
+
+def engine_verdict(data: bytes) -> list[str] | None:
+    """None when the engine accepts the body, else its 400 details."""
+    try:
+        validate_payload(data)
+    except RequestError as exc:
+        return exc.details if exc.type == "SchemaViolation" else ["InvalidJson"]
+    return None
+
+
+TRICKY: list[bytes] = [
+    b'{"type": "Run"}', b'{"type": "Run", "stepIds": []}', b'{"type": "run"}', b"{}", b"[]", b"null", b'"Run"',
+    b'{"type": "Run", "type": "Stop"}', b'{"type": "Run", "x": {"a": 1, "a": 2}}', b'{"type": NaN}',
+    b'{"type": "Run", "stepIds": [Infinity]}', b'{"type": -Infinity}', b"\xef\xbb\xbf{\"type\": \"Run\"}",
+    b'{"type": "Run"', b"", b" ", b'{"type": "Run"} x', b"\xff\xfe", b'{"type": "Run", "stepIds": null}',
+    b'{"type": "Hold", "holdScheduledRelease": 20260101}', b'{"type": true}', b'{"type": 1}', b'{"type": 1.0}',
+    b'{"type": "Run", "stepIds": [1, "a", null, true]}', b'{"type": "Run", "zeta": 1, "alpha": 2, "type2": 3}',
+    b'{"stepIds": 5, "extra": true}', b'{"type": "Hold", "dependentJobId": null, "dependentStepId": 7}',
+    "{\"type\": \"R\u00fcn\"}".encode(), b'{"type": "Run", "stepIds": ["\\ud800"]}', b"[" * 5000 + b"]" * 5000,
+    b'{"type": "Run", "stepIds": ["a"], "holdScheduledRelease": "2026-01-01T00:00:00Z", "dependentJobId": "J1"}',
+    *(json.dumps({"type": "Hold", "holdScheduledRelease": t}).encode() for t in (*GOOD_TIMES, *BAD_TIMES)),
+    *(json.dumps({"type": "Hold", "holdScheduledRelease": t}).encode() for t in DISAGREE_TIMES),
+    json.dumps({"type": "Hold", "holdScheduledRelease": "\u0662\u0660\u0662\u0666-01-01T00:00:00Z"}).encode(),
+    json.dumps({"type": "Run", "stepIds": ["x" * 100]}).encode(),
+]  # fmt: skip
+
+
+def corpus() -> list[bytes]:
+    rng = random.Random(11)
+    return TRICKY + [make_payload(rng)[0].encode() for _ in range(3000)]
+
+
+def test_the_verdict_and_the_words_are_the_engines() -> None:
+    for data in corpus():
+        want = engine_verdict(data)
+        got = validate_one(Payload("p.json", None, data))
+        if want is None:
+            assert got == [], data
+        elif want == ["InvalidJson"]:
+            assert [e.type for e in got] == ["InvalidJson"], data
+        else:
+            assert [f"{e.path}: {e.message}" for e in got] == want, data
+            assert all(e.type == "SchemaViolation" for e in got)
+
+
+def test_strict_json_parsing_agrees_with_the_engine() -> None:
+    for data in corpus():
+        try:
+            want: Any = parse_json_strict(data)
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            want = type(exc)
+        try:
+            got: Any = loads_strict(data)
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            got = type(exc)
+        if isinstance(want, type) or isinstance(got, type):
+            assert isinstance(want, type) and isinstance(got, type), data
+        else:
+            assert got == want
+
+
+def test_compiled_checks_agree_with_jsonschema_on_every_shipped_schema() -> None:
+    rng = random.Random(5)
+    values: list[Any] = [None, True, 1, 1.0, 1.5, "", "x", [], {}, [1], {"a": 1}]
+    for data in corpus()[:500]:
+        with contextlib.suppress(ValueError, RecursionError):
+            values.append(json.loads(data))
+    for folder in ("examples", "statecharts", "rules"):
+        values.extend(read_yaml_file(f).value for f in sorted((ROOT / folder).glob("*.yaml")))
+    for name in SCHEMA_NAMES:
+        try:
+            check = compile_schema(load_schema(name))
+        except Unsupported:
+            continue
+        v = validator(name)
+        for value in values:
+            assert check(value) == v.is_valid(value), (name, value)
+        for value in values:  # mutate the documents a little
+            if isinstance(value, dict) and value:
+                key = rng.choice(sorted(value))
+                broken = {**value, key: rng.choice([None, 5, "x", [], {}])}
+                assert check(broken) == v.is_valid(broken), (name, broken)
+
+
+def test_payload_schema_compiles_both_ways() -> None:
+    schema = load_schema("payload")
+    compile_schema(schema)
+    compile_violations(schema)
+    with pytest.raises(Unsupported):
+        compile_violations({"type": "array", "minItems": 1})
+    with pytest.raises(Unsupported):
+        compile_schema({"patternProperties": {"^x": {}}})
+
+
+def test_payload_items_in_the_engines_order() -> None:
+    value = {"zeta": 1, "stepIds": 5, "alpha": 2, "type": "Nope"}
+    assert [f"$.{'.'.join(map(str, p))}: {m}" for p, m, _k in payload_items(value)] == payload_violations(value)
+
+
+@pytest.mark.parametrize(
+    ("text", "path", "at_key", "where"),
+    [
+        ('{"type": "Run"}', ("type",), False, (1, 10)),
+        ('{"type": "Run"}', ("type",), True, (1, 2)),
+        ('{\n  "a": 1,\n  "stepIds": ["x", 3]\n}', ("stepIds", 1), False, (3, 20)),
+        ('{"a": {"b": [1, {"c": [true]}]}}', ("a", "b", 1, "c", 0), False, (1, 24)),
+        ('{"a": "\\"}", "b": 2}', ("b",), False, (1, 19)),
+        ('{"a": 1}', ("missing",), False, (1, 1)),
+        ("[1, 2]", ("x",), False, (1, 1)),
+    ],
+)
+def test_locate(text: str, path: tuple[str | int, ...], at_key: bool, where: tuple[int, int]) -> None:
+    assert locate(text, path, at_key) == where
+
+
+def test_folders_files_and_exit_codes(tmp_path: Path) -> None:
+    (tmp_path / "ok.json").write_text('{"type": "Run"}')
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "bad.json").write_text('{\n  "type": "Run",\n  "stepIds": 5\n}')
+    (tmp_path / "notes.txt").write_text("not a payload")
+    (tmp_path / ".hidden").mkdir()
+    (tmp_path / ".hidden" / "x.json").write_text("nope")
+    r = cli("validate", str(tmp_path))
+    assert r.code == 1
+    assert r.lines == [
+        f"{tmp_path / 'sub' / 'bad.json'}:3:14: $.stepIds: expected array, found number 5",
+        "2 payloads checked: 1 valid, 1 invalid",
+    ]
+    r = cli("validate", str(tmp_path / "ok.json"))
+    assert (r.code, r.lines) == (0, ["1 payload checked: 1 valid, 0 invalid"])
+    assert cli("validate", str(tmp_path / "ok.json"), "-q").out == ""
+    assert cli("validate", str(tmp_path / "missing.json")).code == 2
+    assert cli("validate").code == 2
+
+
+def test_json_lines_and_standard_input(tmp_path: Path) -> None:
+    lines = b'{"type": "Run"}\n\n{"type": "Hold", "holdScheduledRelease": "2026-02-30T10:00:00Z"}\n{"type":\n'
+    (tmp_path / "batch.jsonl").write_bytes(lines)
+    r = cli("validate", str(tmp_path / "batch.jsonl"))
+    assert r.lines == [
+        f'{tmp_path / "batch.jsonl"}:3:42: $.holdScheduledRelease: "2026-02-30T10:00:00Z" is not a date-time '
+        "(RFC 3339, zone required)",
+        f"{tmp_path / 'batch.jsonl'}:4:9: $: invalid JSON: Expecting value",
+        "3 payloads checked: 1 valid, 2 invalid",
+    ]
+    r = cli("validate", "--jsonl", "-", "--format", "json", stdin=lines)
+    assert r.code == 1
+    data = json.loads(r.out)
+    assert (data["checked"], data["valid"], data["invalid"]) == (3, 1, 2)
+    assert data["errors"][0] == {
+        "file": "<stdin>", "line": 3, "column": 42, "path": "$.holdScheduledRelease", "type": "SchemaViolation",
+        "message": '"2026-02-30T10:00:00Z" is not a date-time (RFC 3339, zone required)',
+    }  # fmt: skip
+    r = cli("validate", "-", stdin=b'{"type": "Stop"}')
+    assert (r.code, r.lines) == (0, ["1 payload checked: 1 valid, 0 invalid"])
+
+
+def test_every_problem_of_a_payload_is_listed_in_the_engines_order(tmp_path: Path) -> None:
+    (tmp_path / "p.json").write_text('{"stepIds": [1], "holdScheduledRelease": "soon", "why": null}')
+    r = cli("validate", str(tmp_path / "p.json"))
+    assert [line.split(": ", 1)[1].split(":")[0] for line in r.lines[:-1]] == [
+        "$", "$.why", "$.holdScheduledRelease", "$.stepIds[0]",
+    ]  # fmt: skip
+    assert r.lines[1].startswith(f"{tmp_path / 'p.json'}:1:50: $.why: unknown key 'why'")
+
+
+def test_progress_on_a_terminal_and_none_when_piped(tmp_path: Path) -> None:
+    for i in range(3000):
+        (tmp_path / f"p{i:04d}.json").write_text('{"type": "Run"}')
+    piped = proc("validate", str(tmp_path))
+    assert piped.code == 0
+    assert piped.err == ""
+    code, out, err = on_terminal("validate", str(tmp_path), env={"STEPCHART_PROGRESS_DELAY": "0"})
+    assert code == 0
+    assert "payloads " in err and "/3000" in err, err
+    assert re.sub(r"\x1b\[[0-9;]*m", "", out).strip() == "3000 payloads checked: 3000 valid, 0 invalid"
+    assert "\x1b[" in out  # a terminal gets colour
