@@ -8,7 +8,6 @@ Any request error drops the working copy: a 400 changes nothing.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -157,6 +156,7 @@ class Engine(JobManagement):
         self.max_automatic_moves = max_automatic_moves
         self.workflows: dict[str, Workflow] = {}
         self._versions: dict[tuple[str, str], Workflow] = {}
+        self._job_counter: int | None = None
         for w in workflows:
             self.add_workflow(w)
 
@@ -169,7 +169,7 @@ class Engine(JobManagement):
         twin.step_types, twin.lifecycles, twin.rules = self.step_types, self.lifecycles, self.rules
         twin.store = store if store is not None else MemoryStore()
         twin.status_provider, twin.max_automatic_moves = self.status_provider, self.max_automatic_moves
-        twin.workflows, twin._versions = {}, {}
+        twin.workflows, twin._versions, twin._job_counter = {}, {}, None
         return twin
 
     # -- definitions ------------------------------------------------------------------
@@ -193,9 +193,14 @@ class Engine(JobManagement):
         return self.workflows.get(workflow_id)
 
     def _workflow_for(self, job: Job) -> Workflow:
-        wf = self.workflow(job.workflow, job.workflow_version) or self.workflow(job.workflow)
+        """The workflow version the job was created with: never silently another one."""
+        wf = self.workflow(job.workflow, job.workflow_version) if job.workflow_version else self.workflow(job.workflow)
         if wf is None:
-            raise RequestError("InvalidRequest", f"The job's workflow {job.workflow!r} is not loaded.")
+            raise RequestError(
+                "InvalidRequest",
+                f"The job's workflow {job.workflow!r} version {job.workflow_version or '(any)'} is not loaded.",
+                [f"workflow: {job.workflow}", f"workflowVersion: {job.workflow_version}"],
+            )
         return wf
 
     # -- jobs -------------------------------------------------------------------------
@@ -274,12 +279,18 @@ class Engine(JobManagement):
             kind, to = initial_assignment(wf.steps[wf.initial_step])
             self._activate(ctx, wf.initial_step, kind, to, force_group=True)
         self._cascade(ctx, _Moves(self.max_automatic_moves))
-        self.store.add(job, ctx.events, _creation_log(job, wf, now, document))
+        self.store.add(job, ctx.events, _creation_log(job, wf, now, document, actor))
         return job.to_doc()
 
     def _next_job_id(self) -> str:
-        existing = set(self.store.job_ids())
-        return next(f"J{i}" for i in itertools.count(len(existing) + 1) if f"J{i}" not in existing)
+        """``J<n>``: the first free id after the ones this engine has seen (one listing, then lookups)."""
+        if self._job_counter is None:
+            self._job_counter = len(self.store.job_ids())
+        while True:
+            self._job_counter += 1
+            candidate = f"J{self._job_counter}"
+            if not self.store.exists(candidate):
+                return candidate
 
     def job(self, job_id: str) -> dict[str, Any]:
         """The job as a 6.2 document; ``KeyError`` if there is none."""
@@ -428,11 +439,7 @@ class Engine(JobManagement):
             if result.ok:
                 log = {
                     "jobId": job_id,
-                    "actor": {
-                        "username": actor.username,
-                        "groups": sorted(actor.groups),
-                        "privileges": sorted(actor.privileges),
-                    },
+                    "actor": _actor_log(actor),
                     "action": request.action,
                     "body": request.body if request.body is not None else _op_body(request),
                     "now": format_datetime(now),
@@ -818,11 +825,17 @@ def _next_hold_id(job: Job) -> str:
     return f"H{n}"
 
 
-def _creation_log(job: Job, wf: Workflow, now: datetime | None, document: dict[str, Any] | None) -> dict[str, Any]:
+def _actor_log(actor: Actor) -> dict[str, Any]:
+    return {"username": actor.username, "groups": sorted(actor.groups), "privileges": sorted(actor.privileges)}
+
+
+def _creation_log(
+    job: Job, wf: Workflow, now: datetime | None, document: dict[str, Any] | None, actor: Actor = SYSTEM
+) -> dict[str, Any]:
     """The action-log entry that starts a job's log: enough to create the job again on replay."""
     return {
         "jobId": job.job_id,
-        "actor": "system",
+        "actor": _actor_log(actor),
         "action": "Create",
         "body": {"workflow": wf.id, "workflowVersion": wf.version, "document": document},
         "now": format_datetime(now) if now is not None else None,
