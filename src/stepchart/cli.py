@@ -44,6 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="walk a job of each example workflow through its steps, printing each response")
     d.add_argument("workflows", nargs="*", metavar="WORKFLOW", help="workflow files (default: the shipped examples)")
     d.add_argument("--now", default="2026-01-01T09:00:00Z", help="the clock (RFC 3339)")
+    d.add_argument(
+        "--database",
+        default="stepchart.db",
+        metavar="URL",
+        help="where jobs are kept: a SQLite file (default ./stepchart.db), postgresql://..., or memory:",
+    )
     d.set_defaults(handler=_cmd_demo)
 
     for name in COMMAND_MODULES:

@@ -81,15 +81,28 @@ def run_demo(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     files = [Path(p) for p in args.workflows] or sorted(data_dir("examples").glob("*.yaml"))
     try:
-        engine = Engine()
-        workflows = [engine.add_workflow(f) for f in files]
         parse_datetime(args.now)
+        if args.database == "memory:":
+            engine = Engine()
+            workflows = [engine.add_workflow(f) for f in files]
+        else:
+            from .storage import StoreError, open_engine
+
+            try:
+                engine = open_engine(args.database)
+            except StoreError as exc:
+                print(f"stepchart demo: {exc}", file=sys.stderr)
+                return 1
+            workflows = [engine.add_workflow(f) for f in files]
+            engine.sync_workflows()
     except DefinitionError as exc:
         print(str(exc), file=sys.stderr)
         return 1
     except ValueError as exc:
         print(f"stepchart demo: --now: {exc}", file=sys.stderr)
         return 2
+    if args.database != "memory:":
+        print(f"jobs are kept in {args.database}", file=out)
     ok = True
     for wf in workflows:
         final = walk(engine, wf.id, args.now, out)
