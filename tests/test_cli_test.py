@@ -160,7 +160,13 @@ def test_the_projects_scenarios_cover_every_shipped_transition_and_rule() -> Non
     missed = [
         f"{it.file}:{it.line}: {it.label}" for it in report.missed_of("transition") if it.file.startswith(shipped)
     ]
-    missed += [f"{it.file}:{it.line}: {it.label}" for it in report.missed_of("rule-pass", "rule-fail")]
+    # Job management (close, reopen, delete, upgrade) is outside SPEC 6.3; its rules are
+    # exercised by tests/test_store_backends.py.
+    missed += [
+        f"{it.file}:{it.line}: {it.label}"
+        for it in report.missed_of("rule-pass", "rule-fail")
+        if not it.file.endswith("40-management.yaml")
+    ]
     assert missed == []
 
 

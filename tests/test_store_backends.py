@@ -366,7 +366,7 @@ def test_close_reopen_delete_with_privileges_history_and_events(store_url: str, 
     assert eng.reopen_job("J1", BOSS, T0).error_type == "InvalidRequest"  # not closed
     eng.act("J1", {"type": "Run"}, ALICE, "2026-03-01T09:01:00Z")
     running = eng.close_job("J1", BOSS, "2026-03-01T09:02:00Z")
-    assert running.error_type == "InvalidRequest" and "status: AlreadyExecuting" in running.body["error"]["details"]
+    assert running.error_type == "InvalidRequest" and "rule: manage-no-running-step" in running.body["error"]["details"]
     assert eng.delete_job("J1", BOSS, "2026-03-01T09:02:00Z").error_type == "InvalidRequest"
     eng.act("J1", {"type": "Stop"}, ALICE, "2026-03-01T09:03:00Z")
 
@@ -458,7 +458,7 @@ def test_jobs_keep_their_workflow_version_across_restarts_and_upgrade_explicitly
     assert missing.error_type == "InvalidRequest" and missing.body["error"]["details"] == ["stepId: b"]
     later.act("J4", {"type": "Run"}, u, "2026-03-01T10:06:00Z")
     running = later.upgrade_job("J4", BOSS, "2026-03-01T10:07:00Z")
-    assert running.error_type == "InvalidRequest" and "status: AlreadyExecuting" in running.body["error"]["details"]
+    assert running.error_type == "InvalidRequest" and "rule: manage-no-running-step" in running.body["error"]["details"]
     assert later.upgrade_job("J4", BOSS, "2026-03-01T10:07:00Z", version="nope").error_type == "InvalidRequest"
     upgraded = [e for e in later.events_after(0) if e["type"] == "JobUpgraded"]
     assert [(e["jobId"], e["fromVersion"], e["toVersion"]) for e in upgraded] == [("J2", old, new)]

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
+from .context import Context, Request
 from .errors import DefinitionError, RequestError
 from .model import SYSTEM, Actor, Job, Workflow
 from .storage import JobFilter, ManagedStore, StoreError, StoreTransaction
@@ -40,15 +41,7 @@ if TYPE_CHECKING:
     from .engine import ActionResult, Engine
     from .replay import ActorSource, ReplayMismatch
 
-__all__ = ["MANAGEMENT_PRIVILEGES", "JobManagement"]
-
-MANAGEMENT_PRIVILEGES: dict[str, str] = {
-    "Close": "jobClose",
-    "Reopen": "jobReopenClosed",
-    "Delete": "jobDelete",
-    "Upgrade": "adminAdvanced",
-}
-"""The privilege each management operation needs (Workflow Manager's names)."""
+__all__ = ["JobManagement"]
 
 Change = Callable[[Job, Actor, datetime], dict[str, Any]]
 
@@ -182,10 +175,6 @@ class JobManagement:
         """Close a job (``jobClose``); refused while a step runs or when it is closed already."""
 
         def change(job: Job, who: Actor, at: datetime) -> dict[str, Any]:
-            if job.closed:
-                raise RequestError("InvalidRequest", f"The job {job.job_id!r} is closed already.",
-                                   ["status: JobClosed"])
-            self._refuse_running(job, "closed")
             job.closed = True
             _history(job, "Closed", who, at)
             return {"success": True, "jobId": job.job_id, "closed": True}
@@ -198,8 +187,6 @@ class JobManagement:
         """Reopen a closed job (``jobReopenClosed``), as it was when it closed."""
 
         def change(job: Job, who: Actor, at: datetime) -> dict[str, Any]:
-            if not job.closed:
-                raise RequestError("InvalidRequest", f"The job {job.job_id!r} is not closed.", ["closed: false"])
             job.closed = False
             _history(job, "Reopened", who, at)
             return {"success": True, "jobId": job.job_id, "closed": False}
@@ -212,7 +199,6 @@ class JobManagement:
         """Delete a job (``jobDelete``); refused while a step runs. Its log and events stay."""
 
         def change(job: Job, who: Actor, at: datetime) -> dict[str, Any]:
-            self._refuse_running(job, "deleted")
             return {"success": True, "jobId": job.job_id, "deleted": True}
 
         return self._manage("Delete", job_id, actor, now, {"operation": "Delete"}, change, "JobDeleted",
@@ -237,7 +223,6 @@ class JobManagement:
             if target.version == job.workflow_version:
                 raise RequestError("InvalidRequest", f"The job is on version {target.version} already.",
                                    [f"version: {target.version}"])
-            self._refuse_running(job, "upgraded")
             missing = []
             for cs in job.current_steps:
                 step = target.steps.get(cs.step_id)
@@ -257,17 +242,6 @@ class JobManagement:
         if version:
             body["version"] = version
         return self._manage("Upgrade", job_id, actor, now, body, change, "JobUpgraded", idempotency_key)
-
-    def _refuse_running(self, job: Job, what: str) -> None:
-        """R1: a job with a running step cannot be closed, deleted or upgraded."""
-        eng = self._engine()
-        wf = eng._workflow_for(job)
-        running = [cs.step_id for cs in job.current_steps
-                   if cs.step_id in wf.steps and eng.step_types[wf.steps[cs.step_id].type].is_running(cs.status)]
-        if running:
-            raise RequestError("InvalidRequest", f"The job cannot be {what} while a step runs: "
-                               + ", ".join(running) + ".",
-                               ["status: AlreadyExecuting", *(f"stepId: {s}" for s in running)])
 
     def _manage(self, action: str, job_id: str, actor: Actor | str | None, now: datetime | str,
                 body: dict[str, Any], change: Change, event: str, idempotency_key: str | None = None
@@ -290,12 +264,8 @@ class JobManagement:
                 prior = tx.recall(idempotency_key)
                 if prior is not None:
                     return ActionResult(200, prior["response"], [])
-            privilege = MANAGEMENT_PRIVILEGES[action]
-            if not who.is_system and privilege not in who.privileges:
-                return ActionResult(400, RequestError("InsufficientPrivileges",
-                                                      f"{action} needs the {privilege} privilege.",
-                                                      [f"privilege: {privilege}"]).body())
             try:
+                eng._request_checks(Context(eng, job, eng._workflow_for(job), who, Request(action), at))
                 response = change(job, who, at)
             except RequestError as exc:
                 return ActionResult(400, exc.body())

@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 ACTION_TYPES = ("Run", "Finish", "Stop", "SetCurrentStep", "Hold", "ReleaseHold", "RefreshStatus")
-ACTIONS = (*ACTION_TYPES, "Respond", "Complete", "Fail", "Assign")
+ACTIONS = (*ACTION_TYPES, "Respond", "Complete", "Fail", "Assign", "Close", "Reopen", "Delete", "Upgrade")
 STEP_STATUSES = (
     "Success",
     "NoActiveStep",
