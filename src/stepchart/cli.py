@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--now", default="2026-01-01T09:00:00Z", help="the clock (RFC 3339)")
     d.add_argument(
         "--database",
+        "--store",
+        dest="database",
         default="stepchart.db",
         metavar="URL",
         help="where jobs are kept: a SQLite file (default ./stepchart.db), postgresql://..., or memory:",
