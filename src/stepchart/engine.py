@@ -211,14 +211,19 @@ class Engine(JobManagement):
         *,
         now: datetime | str | None = None,
         actor: Actor | str | None = None,
+        idempotency_key: str | None = None,
     ) -> dict[str, Any]:
-        """A new job with the workflow's initial step current; automatic steps run at once (R6)."""
+        """A new job with the workflow's initial step current; automatic steps run at once (R6).
+
+        ``idempotency_key`` is recorded in the job's creation log entry, so a retried
+        create can find the job it made (``store.transaction(job_id)`` then ``recall``).
+        """
         wf = self.workflow(workflow_id)
         if wf is None:
             raise KeyError(f"no workflow {workflow_id!r}; loaded: {', '.join(sorted(self.workflows)) or 'none'}")
         jid = job_id or self._next_job_id()
         job = Job(jid, wf.id, wf.version)
-        return self._start(job, wf, _as_now(now), _as_actor(actor), new=True)
+        return self._start(job, wf, _as_now(now), _as_actor(actor), new=True, idempotency_key=idempotency_key)
 
     def load_job(
         self,
@@ -272,14 +277,25 @@ class Engine(JobManagement):
         return wf
 
     def _start(
-        self, job: Job, wf: Workflow, now: datetime, actor: Actor, *, new: bool, document: dict[str, Any] | None = None
+        self,
+        job: Job,
+        wf: Workflow,
+        now: datetime,
+        actor: Actor,
+        *,
+        new: bool,
+        document: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
     ) -> dict[str, Any]:
         ctx = Context(self, job, wf, actor, Request("Create"), now)
         if new:
             kind, to = initial_assignment(wf.steps[wf.initial_step])
             self._activate(ctx, wf.initial_step, kind, to, force_group=True)
         self._cascade(ctx, _Moves(self.max_automatic_moves))
-        self.store.add(job, ctx.events, _creation_log(job, wf, now, document, actor))
+        log = _creation_log(job, wf, now, document, actor)
+        if idempotency_key is not None:
+            log["idempotencyKey"] = idempotency_key
+        self.store.add(job, ctx.events, log)
         return job.to_doc()
 
     def _next_job_id(self) -> str:
