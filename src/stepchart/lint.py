@@ -28,7 +28,7 @@ from .charts import GUARDS, parse_chart
 from .errors import DefinitionError, Problem
 from .model import ChartTransition, PathDef, StepDef, StepType, Workflow
 from .paths import data_dir
-from .rules import Rule, RuleSet, parse_rules
+from .rules import Rule, RuleSet, order_rules, parse_rules
 from .schemacheck import check_document
 from .workflows import parse_workflow
 from .yamldoc import Document, read_yaml_file
@@ -432,43 +432,13 @@ def _context_rules(
         except DefinitionError as exc:
             entry.problems.extend(exc.problems)
             ok = False
-    problems, ordered = _order_rules(parsed)
+    problems, ordered = order_rules(
+        parsed, " (to check rules that join another set, give that set's folder with --rules)"
+    )
     out.add(problems)
     if not ok or problems:
         return None, bool(checked)
     return RuleSet(ordered), bool(checked)
-
-
-def _order_rules(rules: list[Rule]) -> tuple[list[Problem], list[Rule]]:
-    """Duplicate names and ``before:`` placement, as :func:`stepchart.rules.load_rules` does them."""
-    problems: list[Problem] = []
-    seen: dict[str, Rule] = {}
-    for r in rules:
-        if r.name in seen:
-            problems.append(
-                Problem(r.file, r.line, 1, "duplicate-rule",
-                        f"rule {r.name!r} is already defined at {seen[r.name].file}:{seen[r.name].line}")
-            )  # fmt: skip
-        seen[r.name] = r
-    ordered = [r for r in rules if r.before is None]
-    for r in rules:
-        if r.before is None:
-            continue
-        at = next((i for i, x in enumerate(ordered) if x.name == r.before), None)
-        if at is None:
-            problems.append(
-                Problem(
-                    r.file,
-                    r.line,
-                    1,
-                    "unknown-rule",
-                    f"rule {r.name!r} goes before {r.before!r}, which is not a rule (to check rules that join "
-                    "another set, give that set's folder with --rules)",
-                )
-            )
-            continue
-        ordered.insert(at, r)
-    return problems, ordered
 
 
 def _scenario_workflow_paths(doc: Document) -> list[Problem]:

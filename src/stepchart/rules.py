@@ -29,6 +29,7 @@ __all__ = [
     "Rule",
     "RuleSet",
     "load_rules",
+    "order_rules",
     "parse_rules",
 ]
 
@@ -456,6 +457,30 @@ def parse_rules(doc: Document) -> list[Rule]:
     return rules
 
 
+def order_rules(rules: Sequence[Rule], unknown_hint: str = "") -> tuple[list[Problem], list[Rule]]:
+    """Refuse duplicate names and place every ``before:`` rule; returns (problems, checking order)."""
+    problems: list[Problem] = []
+    seen: dict[str, Rule] = {}
+    for r in rules:
+        if r.name in seen:
+            where = f"{seen[r.name].file}:{seen[r.name].line}"
+            problems.append(
+                Problem(r.file, r.line, 1, "duplicate-rule", f"rule {r.name!r} is already defined at {where}")
+            )
+        seen[r.name] = r
+    ordered = [r for r in rules if r.before is None]
+    for r in rules:
+        if r.before is None:
+            continue
+        at = next((i for i, x in enumerate(ordered) if x.name == r.before), None)
+        if at is None:
+            message = f"rule {r.name!r} goes before {r.before!r}, which is not a rule{unknown_hint}"
+            problems.append(Problem(r.file, r.line, 1, "unknown-rule", message))
+            continue
+        ordered.insert(at, r)
+    return problems, ordered
+
+
 def load_rules(*dirs_or_files: str | Path) -> RuleSet:
     """Load rules files (folders: every ``*.yaml``/``*.yml`` in name order) into one ordered set.
 
@@ -472,32 +497,8 @@ def load_rules(*dirs_or_files: str | Path) -> RuleSet:
                 rules.extend(parse_rules(read_yaml_file(f)))
             except DefinitionError as exc:
                 problems.extend(exc.problems)
-    seen: dict[str, Rule] = {}
-    for r in rules:
-        if r.name in seen:
-            problems.append(
-                Problem(
-                    r.file,
-                    r.line,
-                    1,
-                    "duplicate-rule",
-                    f"rule {r.name!r} is already defined at {seen[r.name].file}:{seen[r.name].line}",
-                )
-            )
-        seen[r.name] = r
-    ordered = [r for r in rules if r.before is None]
-    for r in rules:
-        if r.before is None:
-            continue
-        at = next((i for i, x in enumerate(ordered) if x.name == r.before), None)
-        if at is None:
-            problems.append(
-                Problem(
-                    r.file, r.line, 1, "unknown-rule", f"rule {r.name!r} goes before {r.before!r}, which is not a rule"
-                )
-            )
-            continue
-        ordered.insert(at, r)
+    order_problems, ordered = order_rules(rules)
+    problems.extend(order_problems)
     if problems:
         raise DefinitionError(problems)
     return RuleSet(ordered)
