@@ -24,10 +24,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import random
-import shutil
 import statistics
 import subprocess
 import sys
@@ -36,9 +34,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from jsonschema_cli import ENV, run_check_jsonschema
+
 from stepchart.schemacheck import load_schema
 
-ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 """Both tools run with their bytecode cached, as installed tools do (check-jsonschema's is
 compiled at install; stepchart's is written by the warm-up run)."""
 
@@ -112,24 +111,6 @@ def run_stepchart(folder: Path) -> tuple[float, set[str], dict[str, Any]]:
         raise SystemExit(f"stepchart validate failed: {done.stderr}")
     data = json.loads(done.stdout)
     return elapsed, {Path(e["file"]).name for e in data["errors"]}, data
-
-
-def run_check_jsonschema(schema: Path, files: list[Path]) -> tuple[float, set[str]]:
-    exe = shutil.which("check-jsonschema")
-    if exe is None:
-        raise SystemExit("check-jsonschema is not installed: pip install check-jsonschema")
-    t0 = time.perf_counter()
-    done = subprocess.run(
-        [exe, "--schemafile", str(schema), "--output-format", "json", *map(str, files)],
-        capture_output=True, text=True, check=False, env=ENV,
-    )  # fmt: skip
-    elapsed = time.perf_counter() - t0
-    if done.returncode not in (0, 1):
-        raise SystemExit(f"check-jsonschema failed: {done.stderr[-2000:]}")
-    data = json.loads(done.stdout)
-    bad = {Path(e["filename"]).name for e in data.get("errors", [])}
-    bad |= {Path(e["filename"]).name for e in data.get("parse_errors", [])}
-    return elapsed, bad
 
 
 def disagreements(schema: Path, folder: Path) -> list[dict[str, Any]]:

@@ -1,0 +1,36 @@
+"""What the designer-tool benchmarks share: the environment and one check-jsonschema run."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+# Every process compiles its modules once, as installed tools do (this workplace sets
+# PYTHONDONTWRITEBYTECODE, which would make only our side recompile on every start).
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def run_check_jsonschema(schema: Path, files: list[Path]) -> tuple[float, set[str]]:
+    """Wall time of one check-jsonschema process over ``files``, and the names it flags."""
+    exe = shutil.which("check-jsonschema")
+    if exe is None:
+        raise SystemExit("check-jsonschema is not installed: pip install check-jsonschema")
+    t0 = time.perf_counter()
+    done = subprocess.run(
+        [exe, "--schemafile", str(schema), "--output-format", "json", *map(str, files)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=ENV,
+    )
+    elapsed = time.perf_counter() - t0
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"check-jsonschema failed: {done.stderr[-2000:]}")
+    data = json.loads(done.stdout)
+    bad = {Path(e["filename"]).name for e in data.get("errors", [])}
+    bad |= {Path(e["filename"]).name for e in data.get("parse_errors", [])}
+    return elapsed, bad
