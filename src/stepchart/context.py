@@ -48,6 +48,7 @@ class Context:
         request: Request,
         now: datetime,
         trace: list[tuple[str, Any, bool]] | None = None,
+        now_text: str | None = None,
     ) -> None:
         self.engine = engine
         self.job = job
@@ -55,7 +56,7 @@ class Context:
         self.actor = actor
         self.request = request
         self.now = now
-        self.now_text = format_datetime(now)
+        self.now_text = now_text if now_text is not None else format_datetime(now)
         self.trace = trace
         self.events: list[dict[str, Any]] = []
         self.step_id = ""

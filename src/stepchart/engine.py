@@ -451,14 +451,15 @@ class Engine(JobManagement):
                 if prior is not None:
                     return ActionResult(200, prior["response"], [])
             job = tx.job
-            result = self._dispatch(job, request, actor, now, op)
+            now_text = format_datetime(now)
+            result = self._dispatch(job, request, actor, now, op, now_text=now_text)
             if result.ok:
                 log = {
                     "jobId": job_id,
                     "actor": _actor_log(actor),
                     "action": request.action,
                     "body": request.body if request.body is not None else _op_body(request),
-                    "now": format_datetime(now),
+                    "now": now_text,
                     "response": result.body,
                 }
                 if idempotency_key is not None:
@@ -474,10 +475,11 @@ class Engine(JobManagement):
         now: datetime,
         op: Callable[[Context, _Moves], dict[str, Any]],
         explain: dict[str, list[RuleCheck]] | None = None,
+        now_text: str | None = None,
     ) -> ActionResult:
         try:
             wf = self._workflow_for(job)
-            ctx = Context(self, job, wf, actor, request, now)
+            ctx = Context(self, job, wf, actor, request, now, now_text=now_text)
             ctx.explain = explain
             moves = _Moves(self.max_automatic_moves)
             if not job.closed:

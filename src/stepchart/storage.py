@@ -85,9 +85,13 @@ class SchemaVersionError(StoreError):
 
 # -- documents and derived columns -----------------------------------------------------------
 
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+"""Made once: ``json.dumps`` with options builds an encoder per call (a request dumps six values)."""
+
+
 def dumps(value: Any) -> str:
     """Compact JSON as every store writes it (UTF-8 kept, no spaces)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODE(value)
 
 
 def to_micros(value: str | datetime) -> int:

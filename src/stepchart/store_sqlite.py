@@ -270,9 +270,11 @@ class SQLiteStore(ManagedStore):
             self._end_reads()
             raise
         try:
-            row = conn.execute("SELECT doc FROM jobs WHERE job_id = ?", (job_id,)).fetchone()
+            row = conn.execute("SELECT doc, workflow, workflow_version, closed, next_release FROM jobs "
+                               "WHERE job_id = ?", (job_id,)).fetchone()
             job = job_from_doc(json.loads(row[0])) if row is not None else None
             before = index_job(job) if job is not None else None
+            stored = row[1:] if row is not None else None
             tx = StoreTransaction(job)
             tx.recall = lambda key: self._recall(conn, job_id, key)
             yield tx
@@ -282,7 +284,7 @@ class SQLiteStore(ManagedStore):
                     for table in ("jobs", "job_steps", "job_waits"):
                         conn.execute(f"DELETE FROM {table} WHERE job_id = ?", (job_id,))
                 elif tx.job_to_save is not None:
-                    self._write_job(conn, tx.job_to_save, before)
+                    self._write_job(conn, tx.job_to_save, before, stored)
                 self._append(conn, job_id, tx.events, tx.log, reads)
             conn.execute("COMMIT")
         except BaseException:
@@ -300,14 +302,24 @@ class SQLiteStore(ManagedStore):
         found = self.log_entries(job_id, after=row[0] - 1, limit=1)
         return found[0] if found else None
 
-    def _write_job(self, conn: sqlite3.Connection, job: Job, before: JobIndex | None) -> None:
-        """Write a job's document and derived columns; ``before`` is None for a new job."""
+    def _write_job(self, conn: sqlite3.Connection, job: Job, before: JobIndex | None,
+                   stored: tuple[Any, ...] | None = None) -> None:
+        """Write a job's document and derived columns; ``before`` is None for a new job.
+
+        ``stored``: the job row's (workflow, workflow_version, closed, next_release) as
+        read in this transaction. When the new values equal them, only the document and
+        the version are set: SQLite rewrites an index entry whenever its column is in
+        the SET list, changed or not, and the common moves change none of these.
+        """
         ix = index_job(job)
         doc = dumps(job.to_doc())
         if before is None:
             conn.execute("INSERT INTO jobs (job_id, workflow, workflow_version, closed, version, doc, next_release) "
                          "VALUES (?, ?, ?, ?, 1, ?, ?)",
                          (job.job_id, ix.workflow, ix.workflow_version, int(ix.closed), doc, ix.next_release))
+        elif stored is not None and tuple(stored) == (ix.workflow, ix.workflow_version, int(ix.closed),
+                                                      ix.next_release):
+            conn.execute("UPDATE jobs SET version = version + 1, doc = ? WHERE job_id = ?", (doc, job.job_id))
         else:
             conn.execute("UPDATE jobs SET workflow = ?, workflow_version = ?, closed = ?, version = version + 1, "
                          "doc = ?, next_release = ? WHERE job_id = ?",
@@ -337,7 +349,11 @@ class SQLiteStore(ManagedStore):
                 (log.get("jobId", job_id), dumps(log.get("actor")), log["action"], dumps(log.get("body")),
                  log.get("now"), dumps(log.get("response")), dumps(dict(reads)), log.get("idempotencyKey")))
             seq = cur.lastrowid
-        if events:
+        if len(events) == 1:  # the common case: a plain execute costs less than executemany
+            e = events[0]
+            conn.execute("INSERT INTO events (job_id, log_seq, event) VALUES (?, ?, ?)",
+                         (e.get("jobId", job_id), seq, dumps(e)))
+        elif events:
             conn.executemany("INSERT INTO events (job_id, log_seq, event) VALUES (?, ?, ?)",
                              [(e.get("jobId", job_id), seq, dumps(e)) for e in events])
         return seq
