@@ -433,17 +433,11 @@ class ManagedMemoryStore(MemoryStore, ManagedStore):
         self._record_read(job_id, job)
         return job
 
-    def exists(self, job_id: str) -> bool:
-        return job_id in self._jobs
-
-    def add(self, job: Job, events: list[dict[str, Any]] | None = None, log: dict[str, Any] | None = None) -> None:
-        with self._lock:
-            if job.job_id in self._jobs:
-                raise JobExistsError(job.job_id)
-            self._save_workflow_of(job)
-            self._jobs[job.job_id] = job.copy()
-            self._order.append(job.job_id)
-            self._append(job.job_id, events or [], log, {})
+    def _add_new(self, job: Job, events: list[dict[str, Any]], log: dict[str, Any] | None) -> None:
+        self._save_workflow_of(job)
+        self._jobs[job.job_id] = job.copy()
+        self._order.append(job.job_id)
+        self._append(job.job_id, events, log, {})
 
     def job_ids(self) -> list[str]:
         with self._lock:

@@ -92,10 +92,14 @@ class MemoryStore(JobStore):
         with self._lock:
             if job.job_id in self._jobs:
                 raise JobExistsError(job.job_id)
-            self._jobs[job.job_id] = job.copy()
-            self.events.extend(events or [])
-            if log is not None:
-                self.log.append({"sequence": len(self.log) + 1, **log})
+            self._add_new(job, events or [], log)
+
+    def _add_new(self, job: Job, events: list[dict[str, Any]], log: dict[str, Any] | None) -> None:
+        """Store a job whose id is free (under the lock)."""
+        self._jobs[job.job_id] = job.copy()
+        self.events.extend(events)
+        if log is not None:
+            self.log.append({"sequence": len(self.log) + 1, **log})
 
     def job_ids(self) -> list[str]:
         with self._lock:

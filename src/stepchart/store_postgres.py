@@ -19,33 +19,23 @@ imported when a PostgreSQL store is opened.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+import functools
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .model import Job
 from .storage import (
     SCHEMA_VERSION,
-    ImportReport,
-    JobFilter,
     JobIndex,
-    ManagedStore,
-    SchemaVersionError,
     StoreError,
     StoreTransaction,
     dumps,
-    export_header,
     index_job,
     job_from_doc,
-    job_summary,
-    run_import,
-    to_micros,
 )
-from .store import JobExistsError, Transaction
+from .store import Transaction
+from .store_sql import LOG_COLUMNS, Migration, SQLStore
 
 if TYPE_CHECKING:
     import psycopg
@@ -65,21 +55,7 @@ def _psycopg() -> Any:
     return psycopg
 
 
-Backfill = Callable[["psycopg.Connection[Any]"], None]
-
-
-def _backfill_holds(conn: psycopg.Connection[Any]) -> None:
-    """Migration 2: compute next_release and the waits of every existing job."""
-    rows = conn.execute("SELECT job_id, doc FROM jobs").fetchall()
-    with conn.cursor() as cur:
-        for job_id, doc in rows:
-            ix = index_job(job_from_doc(doc))
-            cur.execute("UPDATE jobs SET next_release = %s WHERE job_id = %s", (ix.next_release, job_id))
-            cur.executemany("INSERT INTO job_waits (job_id, dep_job_id, dep_step_id) VALUES (%s, %s, %s)",
-                            [(job_id, d, s) for d, s in ix.waits])
-
-
-MIGRATIONS: list[tuple[int, str, list[str], Backfill | None]] = [
+MIGRATIONS: list[Migration] = [
     (1, "jobs, current steps, action log, events, workflow versions", [
         """CREATE TABLE jobs (
             n BIGSERIAL PRIMARY KEY,
@@ -139,7 +115,7 @@ MIGRATIONS: list[tuple[int, str, list[str], Backfill | None]] = [
             dep_step_id TEXT)""",
         "CREATE INDEX job_waits_dep ON job_waits (dep_job_id)",
         "CREATE INDEX job_waits_job ON job_waits (job_id)",
-    ], _backfill_holds),
+    ], SQLStore._backfill_holds),
 ]
 assert MIGRATIONS[-1][0] == SCHEMA_VERSION
 
@@ -149,57 +125,42 @@ DUE_DEPENDENCIES = (
     "SELECT DISTINCT w.job_id FROM job_waits w JOIN jobs d ON d.job_id = w.dep_job_id "
     "WHERE d.closed OR (w.dep_step_id IS NOT NULL AND (d.doc -> 'returnValues') ? w.dep_step_id) LIMIT %s"
 )
-_LOG_COLUMNS = "seq, job_id, actor, action, body, now, response, reads, idem_key"
 # Rows of transactions older than every running one: final, and in a fixed order.
 _SETTLED = "txid < pg_snapshot_xmin(pg_current_snapshot())"
 
 
-class PostgresStore(ManagedStore):
+class PostgresStore(SQLStore):
     """Jobs in PostgreSQL; one autocommit connection per thread (and per process after a fork).
 
     ``url``: a libpq connection URL (``postgresql://user@127.0.0.1:5432/db``).
     ``migrate_to``: stop schema upgrades at this version (tests of upgrades only).
     """
 
+    MIGRATIONS = MIGRATIONS
+    DUE_SCHEDULED = DUE_SCHEDULED
+    DUE_DEPENDENCIES = DUE_DEPENDENCIES
+    SCHEMA_TABLE = ("CREATE TABLE IF NOT EXISTS stepchart_schema (version INTEGER PRIMARY KEY, "
+                    "description TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
+    WORKFLOW_ORDER = "added"
+
     def __init__(self, url: str, *, connect_timeout: int = 10, migrate_to: int | None = None) -> None:
         super().__init__()
         self._pg = _psycopg()
         self.url = url
         self.connect_timeout = connect_timeout
-        self._conns: list[tuple[int, psycopg.Connection[Any]]] = []
-        self._generation = 0  # bumped by close(): other threads then reconnect
-        self._conns_lock = threading.Lock()
-        self._version = 0
         self._migrate(SCHEMA_VERSION if migrate_to is None else migrate_to)
 
-    # -- connections ------------------------------------------------------------------------
-    def _conn(self) -> psycopg.Connection[Any]:
-        conn: psycopg.Connection[Any] | None = getattr(self._local, "conn", None)
-        if conn is not None and getattr(self._local, "key", None) == (os.getpid(), self._generation) \
-                and not conn.closed and not conn.broken:
-            return conn
+    # -- dialect ----------------------------------------------------------------------------
+    def _connect(self) -> psycopg.Connection[Any]:
         try:
-            conn = self._pg.connect(self.url, autocommit=True, connect_timeout=self.connect_timeout)
+            conn: psycopg.Connection[Any] = self._pg.connect(self.url, autocommit=True,
+                                                             connect_timeout=self.connect_timeout)
         except self._pg.OperationalError as exc:
             raise StoreError(f"cannot connect to PostgreSQL: {exc}".strip()) from exc
-        self._local.conn, self._local.key = conn, (os.getpid(), self._generation)
-        with self._conns_lock:
-            self._conns.append((os.getpid(), conn))
         return conn
 
-    def close(self) -> None:
-        """Close every connection this store opened in this process (a forked child leaves its parent's alone).
-
-        The store stays usable: a later call opens a new connection.
-        """
-        with self._conns_lock:
-            conns, self._conns = self._conns, []
-            self._generation += 1
-        for pid, c in conns:
-            if pid == os.getpid():
-                with contextlib.suppress(Exception):  # closing is best effort
-                    c.close()
-        self._local.conn = None
+    def _alive(self, conn: psycopg.Connection[Any]) -> bool:
+        return not conn.closed and not conn.broken
 
     @contextmanager
     def _write(self) -> Iterator[psycopg.Connection[Any]]:
@@ -218,52 +179,24 @@ class PostgresStore(ManagedStore):
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             yield conn
 
-    # -- schema -----------------------------------------------------------------------------
-    def _migrate(self, target: int) -> None:
-        with self._write() as conn:
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
-            conn.execute("CREATE TABLE IF NOT EXISTS stepchart_schema (version INTEGER PRIMARY KEY, "
-                         "description TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())")
-            row = conn.execute("SELECT COALESCE(MAX(version), 0) FROM stepchart_schema").fetchone()
-            current = int(row[0]) if row is not None else 0
-            if current > SCHEMA_VERSION:
-                raise SchemaVersionError(
-                    f"database schema version {current} is newer than this stepchart supports "
-                    f"({SCHEMA_VERSION}); upgrade stepchart to open it")
-            for version, description, statements, backfill in MIGRATIONS:
-                if current < version <= target:
-                    for sql in statements:
-                        conn.execute(sql)
-                    if backfill is not None:
-                        backfill(conn)
-                    conn.execute("INSERT INTO stepchart_schema (version, description) VALUES (%s, %s)",
-                                 (version, description))
-                    current = version
-            self._version = current
+    @staticmethod
+    @functools.cache
+    def _q(sql: str) -> str:
+        return sql.replace("?", "%s")
 
-    @property
-    def schema_version(self) -> int:
-        return self._version
+    @staticmethod
+    def _in_list(values: list[str]) -> tuple[str, list[Any]]:
+        return "= ANY(?)", [values]
+
+    def _lock_schema(self, conn: psycopg.Connection[Any]) -> None:
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+
+    def _executemany(self, conn: psycopg.Connection[Any], sql: str, rows: list[tuple[Any, ...]]) -> None:
+        if rows:
+            with conn.cursor() as cur:
+                cur.executemany(self._q(sql), rows)
 
     # -- JobStore ---------------------------------------------------------------------------
-    def get(self, job_id: str) -> Job | None:
-        row = self._conn().execute("SELECT doc FROM jobs WHERE job_id = %s", (job_id,)).fetchone()
-        job = job_from_doc(row[0]) if row is not None else None
-        self._record_read(job_id, job)
-        return job
-
-    def exists(self, job_id: str) -> bool:
-        return self._conn().execute("SELECT 1 FROM jobs WHERE job_id = %s", (job_id,)).fetchone() is not None
-
-    def job_ids(self) -> list[str]:
-        return [r[0] for r in self._conn().execute("SELECT job_id FROM jobs ORDER BY n")]
-
-    def add(self, job: Job, events: list[dict[str, Any]] | None = None, log: dict[str, Any] | None = None) -> None:
-        with self._write() as conn:
-            if not self._write_job(conn, job, None):
-                raise JobExistsError(job.job_id)
-            self._append(conn, job.job_id, events or [], log, {})
-
     @contextmanager
     def transaction(self, job_id: str) -> Iterator[Transaction]:
         conn = self._conn()
@@ -280,12 +213,7 @@ class PostgresStore(ManagedStore):
                 if tx.committed and job is not None:
                     # every write of the request in one pipeline: one round trip, not one per statement
                     with conn.pipeline():
-                        if tx.deleted:
-                            for table in ("jobs", "job_steps", "job_waits"):
-                                conn.execute(f"DELETE FROM {table} WHERE job_id = %s", (job_id,))
-                        elif tx.job_to_save is not None:
-                            self._write_job(conn, tx.job_to_save, before)
-                        self._append(conn, job_id, tx.events, tx.log, reads)
+                        self._save_request(conn, job_id, tx, before, reads)
         finally:
             self._end_reads()
 
@@ -297,38 +225,19 @@ class PostgresStore(ManagedStore):
             return None
         return {"sequence": int(row[0]), "jobId": job_id, "response": row[1], "idempotencyKey": key}
 
-    def _write_job(self, conn: psycopg.Connection[Any], job: Job, before: JobIndex | None) -> bool:
-        """Write a job's document and derived columns; ``before`` None inserts (False if the id is taken)."""
-        jsonb = self._pg.types.json.Jsonb
-        ix = index_job(job)
-        doc = jsonb(job.to_doc(), dumps)
+    def _write_job_row(self, conn: psycopg.Connection[Any], job: Job, ix: JobIndex, before: JobIndex | None,
+                       stored: tuple[Any, ...] | None) -> bool:
+        """Insert (False if the id is taken) or update the job's row."""
+        doc = self._pg.types.json.Jsonb(job.to_doc(), dumps)
         if before is None:
             cur = conn.execute(
                 "INSERT INTO jobs (job_id, workflow, workflow_version, closed, version, doc, next_release) "
                 "VALUES (%s, %s, %s, %s, 1, %s, %s) ON CONFLICT (job_id) DO NOTHING",
                 (job.job_id, ix.workflow, ix.workflow_version, ix.closed, doc, ix.next_release))
-            if cur.rowcount == 0:
-                return False
-        else:
-            conn.execute("UPDATE jobs SET workflow = %s, workflow_version = %s, closed = %s, version = version + 1, "
-                         "doc = %s, next_release = %s WHERE job_id = %s",
-                         (ix.workflow, ix.workflow_version, ix.closed, doc, ix.next_release, job.job_id))
-        with conn.cursor() as cur:
-            if before is None or before.steps != ix.steps:
-                if before is not None:
-                    cur.execute("DELETE FROM job_steps WHERE job_id = %s", (job.job_id,))
-                if ix.steps:
-                    cur.executemany("INSERT INTO job_steps VALUES (%s, %s, %s, %s, %s)",
-                                    [(job.job_id, i, *s) for i, s in enumerate(ix.steps)])
-            if before is None or before.waits != ix.waits:
-                if before is not None:
-                    cur.execute("DELETE FROM job_waits WHERE job_id = %s", (job.job_id,))
-                if ix.waits:
-                    cur.executemany("INSERT INTO job_waits (job_id, dep_job_id, dep_step_id) VALUES (%s, %s, %s)",
-                                    [(job.job_id, d, s) for d, s in ix.waits])
-        found = self._workflow_to_save(job)
-        if found is not None:
-            self._insert_workflow(conn, *found)
+            return cur.rowcount != 0
+        conn.execute("UPDATE jobs SET workflow = %s, workflow_version = %s, closed = %s, version = version + 1, "
+                     "doc = %s, next_release = %s WHERE job_id = %s",
+                     (ix.workflow, ix.workflow_version, ix.closed, doc, ix.next_release, job.job_id))
         return True
 
     def _append(self, conn: psycopg.Connection[Any], job_id: str, events: list[dict[str, Any]],
@@ -339,67 +248,14 @@ class PostgresStore(ManagedStore):
         waits for a result: the statements can go in one pipeline.
         """
         if log is not None:
-            conn.execute(
-                "INSERT INTO action_log (job_id, actor, action, body, now, response, reads, idem_key) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                (log.get("jobId", job_id), dumps(log.get("actor")), log["action"], dumps(log.get("body")),
-                 log.get("now"), dumps(log.get("response")), dumps(dict(reads)), log.get("idempotencyKey")))
+            self._insert_log(conn, job_id, log, reads)
         if events:
             seq = "currval(pg_get_serial_sequence('action_log', 'seq'))" if log is not None else "NULL"
             with conn.cursor() as cur:
                 cur.executemany(f"INSERT INTO events (job_id, log_seq, event) VALUES (%s, {seq}, %s)",
                                 [(e.get("jobId", job_id), dumps(e)) for e in events])
 
-    # -- workflow versions ------------------------------------------------------------------
-    def _insert_workflow(self, conn: psycopg.Connection[Any], workflow_id: str, version: str,
-                         source: Mapping[str, Any]) -> None:
-        conn.execute("INSERT INTO workflows (workflow_id, version, source) VALUES (%s, %s, %s) "
-                     "ON CONFLICT DO NOTHING", (workflow_id, version, dumps(source)))
-        self._known_versions.add((workflow_id, version))
-
-    def save_workflow(self, workflow_id: str, version: str, source: Mapping[str, Any]) -> None:
-        if self.in_transaction:
-            self._insert_workflow(self._conn(), workflow_id, version, source)
-            return
-        with self._write() as conn:
-            self._insert_workflow(conn, workflow_id, version, source)
-
-    def stored_workflows(self) -> list[tuple[str, str, dict[str, Any]]]:
-        rows = self._conn().execute("SELECT workflow_id, version, source FROM workflows ORDER BY added").fetchall()
-        return [(w, v, s) for w, v, s in rows]
-
     # -- queries ----------------------------------------------------------------------------
-    def search(self, flt: JobFilter) -> list[dict[str, Any]]:
-        where: list[str] = []
-        args: list[Any] = []
-        if flt.closed is not None:
-            where.append("j.closed = %s")
-            args.append(flt.closed)
-        if flt.workflow is not None:
-            where.append("j.workflow = %s")
-            args.append(flt.workflow)
-        if flt.step is not None:
-            where.append("EXISTS (SELECT 1 FROM job_steps s WHERE s.job_id = j.job_id AND s.step_id = %s)")
-            args.append(flt.step)
-        if flt.assignees:
-            where.append("EXISTS (SELECT 1 FROM job_steps s WHERE s.job_id = j.job_id AND s.assigned_to = ANY(%s) "
-                         "AND s.assigned_type <> 'Unassigned')")
-            args.append(list(flt.assignees))
-        if flt.actor is not None:
-            where.append("EXISTS (SELECT 1 FROM job_steps s WHERE s.job_id = j.job_id AND ("
-                         "(s.assigned_type = 'User' AND s.assigned_to = %s) OR "
-                         "(s.assigned_type = 'Group' AND s.assigned_to = ANY(%s))))")
-            args.extend([flt.actor.username, sorted(flt.actor.groups)])
-        if flt.after is not None:
-            where.append("j.n > COALESCE((SELECT n FROM jobs WHERE job_id = %s), 0)")
-            args.append(flt.after)
-        sql = "SELECT j.doc FROM jobs j"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY j.n LIMIT %s"
-        args.append(flt.limit)
-        return [job_summary(r[0]) for r in self._conn().execute(sql, args)]
-
     def _cursor_of(self, conn: psycopg.Connection[Any], table: str, after: int) -> str:
         """The transaction id that places sequence ``after`` in ``table``'s settled order.
 
@@ -415,40 +271,28 @@ class PostgresStore(ManagedStore):
         return str(row[0]) if row is not None else "0"
 
     def _entries(self, conn: psycopg.Connection[Any], rows: list[Any]) -> list[dict[str, Any]]:
-        """Log rows (``_LOG_COLUMNS``) as entries, each with the events it caused."""
+        """Log rows (``LOG_COLUMNS``) as entries, each with the events it caused."""
         if not rows:
             return []
         events: dict[int, list[dict[str, Any]]] = {}
         for lseq, ev in conn.execute("SELECT log_seq, event FROM events WHERE log_seq = ANY(%s) ORDER BY seq",
                                      ([r[0] for r in rows],)):
             events.setdefault(lseq, []).append(ev)
-        out = []
-        for seq, jid, actor, action, body, now, resp, reads, key in rows:
-            entry = {"sequence": seq, "jobId": jid, "actor": actor, "action": action, "body": body, "now": now,
-                     "response": resp, "reads": reads or {}, "events": events.get(seq, [])}
-            if key is not None:
-                entry["idempotencyKey"] = key
-            out.append(entry)
-        return out
+        return self._entries_of(rows, events)
 
     def log_entries(self, job_id: str | None = None, after: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         # One job's requests take their numbers under its row lock: number order is their
         # commit order. Across jobs, the settled order (see the module text).
         with self._read() as conn:
             if job_id is not None:
-                rows = conn.execute(f"SELECT {_LOG_COLUMNS} FROM action_log WHERE job_id = %s AND seq > %s "
+                rows = conn.execute(f"SELECT {LOG_COLUMNS} FROM action_log WHERE job_id = %s AND seq > %s "
                                     "ORDER BY seq LIMIT %s", (job_id, after, limit)).fetchall()
                 return self._entries(conn, rows)
             txid = self._cursor_of(conn, "action_log", after)
-            rows = conn.execute(f"SELECT {_LOG_COLUMNS} FROM action_log WHERE {_SETTLED} "
+            rows = conn.execute(f"SELECT {LOG_COLUMNS} FROM action_log WHERE {_SETTLED} "
                                 "AND (txid, seq) > (%s::xid8, %s) ORDER BY txid, seq LIMIT %s",
                                 (txid, after, limit)).fetchall()
             return self._entries(conn, rows)
-
-    def job_and_log(self, job_id: str) -> tuple[Job | None, list[dict[str, Any]]]:
-        with self._read() as conn:
-            row = conn.execute("SELECT doc FROM jobs WHERE job_id = %s", (job_id,)).fetchone()
-            return (job_from_doc(row[0]) if row is not None else None), self.log_entries(job_id)
 
     def events_after(self, after: int = 0, job_id: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
         conn = self._conn()
@@ -461,29 +305,16 @@ class PostgresStore(ManagedStore):
                                 "AND (txid, seq) > (%s::xid8, %s) ORDER BY txid, seq LIMIT %s", (txid, after, limit))
         return [{**ev, "sequence": seq, "logSequence": lseq} for seq, lseq, ev in rows]
 
-    def due_jobs(self, now: datetime, limit: int | None = None) -> list[str]:
-        with self._read() as conn:
-            out = [r[0] for r in conn.execute(DUE_SCHEDULED, (to_micros(now), limit))]
-            for (jid,) in conn.execute(DUE_DEPENDENCIES, (limit,)):
-                if jid not in out:
-                    out.append(jid)
-        return out[:limit] if limit is not None else out
-
     # -- moving jobs ------------------------------------------------------------------------
     def export_records(self, job_ids: Iterable[str] | None = None) -> Iterator[dict[str, Any]]:
         wanted = None if job_ids is None else set(job_ids)
         conn = self._conn()
         with conn.transaction():
             conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            yield export_header(self._version)
-            for w, v, s in conn.execute("SELECT workflow_id, version, source FROM workflows ORDER BY added").fetchall():
-                yield {"kind": "workflow", "workflow": w, "version": v, "source": s}
-            for jid, doc in conn.execute("SELECT job_id, doc FROM jobs ORDER BY n").fetchall():
-                if wanted is None or jid in wanted:
-                    yield {"kind": "job", "doc": doc}
+            yield from self._export_jobs(conn, wanted)
             position: tuple[str, int] = ("0", 0)
             while True:
-                rows = conn.execute(f"SELECT {_LOG_COLUMNS}, txid::text FROM action_log "
+                rows = conn.execute(f"SELECT {LOG_COLUMNS}, txid::text FROM action_log "
                                     "WHERE (txid, seq) > (%s::xid8, %s) ORDER BY txid, seq LIMIT 1000",
                                     position).fetchall()
                 if not rows:
@@ -492,23 +323,3 @@ class PostgresStore(ManagedStore):
                 for entry in self._entries(conn, [r[:-1] for r in rows]):
                     if wanted is None or entry["jobId"] in wanted:
                         yield {"kind": "log", **entry}
-
-    def import_records(self, records: Iterable[Mapping[str, Any]], *, skip_existing: bool = False) -> ImportReport:
-        with self._write() as conn:
-
-            def known(job_id: str) -> bool:
-                return conn.execute("SELECT 1 FROM jobs WHERE job_id = %s UNION ALL "
-                                    "SELECT 1 FROM action_log WHERE job_id = %s LIMIT 1",
-                                    (job_id, job_id)).fetchone() is not None
-
-            def put_workflow(workflow_id: str, version: str, source: Mapping[str, Any]) -> None:
-                self._insert_workflow(conn, workflow_id, version, source)
-
-            def put_job(job: Job) -> None:
-                self._write_job(conn, job, None)
-
-            def put_log(rec: Mapping[str, Any]) -> None:
-                self._append(conn, rec["jobId"], list(rec.get("events", [])), rec, rec.get("reads") or {})
-
-            return run_import(records, skip_existing=skip_existing, known=known, put_workflow=put_workflow,
-                              put_job=put_job, put_log=put_log)
