@@ -24,15 +24,14 @@ the files cross-referenced through a ``referencing`` registry, and the engine's 
 from __future__ import annotations
 
 import copy
-import json
 from functools import cache
-from importlib import resources
 from typing import Any
 
 from jsonschema import Draft7Validator, FormatChecker
 from referencing import Registry
 from referencing.jsonschema import DRAFT7
 
+from .schemacheck import read_schema_file
 from .timeutil import is_datetime
 
 __all__ = ["COMPONENTS", "ROUTE_SCHEMAS", "build_openapi", "file_schema", "original_schema", "validator"]
@@ -77,9 +76,7 @@ def file_schema(stem: str) -> dict[str, Any]:
     """The shipped schema file ``<stem>.schema.json``, exactly as on disk."""
     if stem not in _BY_STEM:
         raise KeyError(f"no HTTP schema {stem!r}")
-    text = resources.files("stepchart").joinpath(f"schemas/{stem}.schema.json").read_text("utf-8")
-    schema: dict[str, Any] = json.loads(text)
-    return schema
+    return read_schema_file(stem)
 
 
 @cache

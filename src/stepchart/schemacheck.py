@@ -40,14 +40,19 @@ __all__ = [
 SCHEMA_NAMES = ("payload", "response", "error", "workflow", "chart", "rules", "job", "scenario")
 
 
+def read_schema_file(stem: str) -> dict[str, Any]:
+    """The shipped file ``schemas/<stem>.schema.json``, exactly as on disk."""
+    text = resources.files("stepchart").joinpath(f"schemas/{stem}.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
 @cache
 def load_schema(name: str) -> dict[str, Any]:
     """The shipped schema ``name`` (one of :data:`SCHEMA_NAMES`) as a dict."""
     if name not in SCHEMA_NAMES:
         raise KeyError(f"no schema {name!r}; schemas are: {', '.join(SCHEMA_NAMES)}")
-    text = resources.files("stepchart").joinpath(f"schemas/{name}.schema.json").read_text("utf-8")
-    schema: dict[str, Any] = json.loads(text)
-    return schema
+    return read_schema_file(name)
 
 
 @cache
