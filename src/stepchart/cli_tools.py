@@ -444,11 +444,13 @@ def _job_document(doc: Any, loaded: list[Any]) -> Any:
     return doc
 
 
-def _with_context(args: argparse.Namespace, command: str) -> tuple[Engine, str, str] | int:
+def _with_context(args: argparse.Namespace, command: str) -> tuple[Engine, str, str, bytes] | int:
     from .errors import DefinitionError
 
+    """The engine, job id and time of ``--job``, and the payload: what ``run`` and ``explain`` act on."""
     try:
-        return _load_job_context(args)
+        engine, job_id, now = _load_job_context(args)
+        return engine, job_id, now, _payload(args.payload)
     except UsageError as exc:
         _err(f"stepchart {command}: {exc}")
         return 2
@@ -467,12 +469,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     ctx = _with_context(args, "explain")
     if isinstance(ctx, int):
         return ctx
-    engine, job_id, now = ctx
-    try:
-        body = _payload(args.payload)
-    except UsageError as exc:
-        _err(f"stepchart explain: {exc}")
-        return 2
+    engine, job_id, now, body = ctx
     ex = explain(engine, job_id, body, _actor(args), now)
     if args.format == "json":
         dump_json(ex.to_dict(), sys.stdout)
@@ -487,12 +484,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     ctx = _with_context(args, "run")
     if isinstance(ctx, int):
         return ctx
-    engine, job_id, now = ctx
-    try:
-        body = _payload(args.payload)
-    except UsageError as exc:
-        _err(f"stepchart run: {exc}")
-        return 2
+    engine, job_id, now, body = ctx
     result = engine.act(job_id, body, _actor(args), now)
     job = engine.job(job_id)
     written = None
