@@ -26,7 +26,7 @@ from .rules import ACTION_TYPES, STEP_STATUSES, Rule, RuleSet, load_rules
 from .store import JobStore, MemoryStore
 from .timeutil import format_datetime, parse_datetime
 from .workflows import as_text, load_workflow
-from .yamldoc import Document, parse_yaml, read_yaml_file
+from .yamldoc import Document, as_document
 
 __all__ = ["ActionResult", "Engine", "Execution", "RuleCheck", "StatusProvider"]
 
@@ -175,14 +175,7 @@ class Engine(JobManagement):
     # -- definitions ------------------------------------------------------------------
     def add_workflow(self, source: str | Path | Mapping[str, Any] | Document) -> Workflow:
         """Load a workflow (path, YAML text, mapping or parsed document); the newest version wins by id."""
-        if isinstance(source, Document):
-            from .workflows import parse_workflow
-
-            if not isinstance(source.value, dict):
-                raise source.error((), "not-a-mapping", "a workflow is a mapping")
-            wf = parse_workflow(source, self.step_types)
-        else:
-            wf = load_workflow(source, self.step_types)
+        wf = load_workflow(source, self.step_types)
         self.workflows[wf.id] = wf
         self._versions[(wf.id, wf.version)] = wf
         return wf
@@ -237,23 +230,12 @@ class Engine(JobManagement):
         A document without ``currentSteps`` is a new job: its initial step becomes current
         and automatic steps run. Otherwise automatic steps run on the job's next request.
         """
-        if isinstance(document, Document):
-            doc = document
-        elif isinstance(document, Mapping):
-            doc = Document(dict(document), "<job>")
-        elif isinstance(document, Path) or (
-            isinstance(document, str) and "\n" not in document and document.endswith((".json", ".yaml", ".yml"))
-        ):
-            doc = read_yaml_file(document)
-        else:
-            doc = parse_yaml(document, "<job>")
-        if not isinstance(doc.value, dict):
-            raise doc.error((), "not-a-mapping", "a job document is a mapping")
+        doc = as_document(document, "<job>", kind="job document")
         wf = self.workflow(workflow) if isinstance(workflow, str) else workflow
         if isinstance(workflow, str) and wf is None:
             raise KeyError(f"no workflow {workflow!r}")
         job, is_new = parse_job(doc, self.workflow, self.step_types, workflow=wf)
-        wf = self._workflow_for_doc(job)
+        wf = self._workflow_for(job)
         if self.store.exists(job.job_id):
             raise DefinitionError(
                 [
@@ -270,11 +252,6 @@ class Engine(JobManagement):
             return self._start(job, wf, _as_now(now), SYSTEM, new=True, document=doc.value)
         self.store.add(job, [], _creation_log(job, wf, None, doc.value))
         return job.to_doc()
-
-    def _workflow_for_doc(self, job: Job) -> Workflow:
-        wf = self.workflow(job.workflow, job.workflow_version)
-        assert wf is not None
-        return wf
 
     def _start(
         self,

@@ -11,7 +11,7 @@ from typing import Any
 from .errors import DefinitionError, Problem
 from .model import PathDef, StepDef, StepType, Workflow
 from .schemacheck import check_document
-from .yamldoc import Document, parse_yaml, read_yaml_file
+from .yamldoc import Document, as_document
 
 __all__ = ["as_text", "load_workflow", "parse_workflow", "workflow_version"]
 
@@ -134,17 +134,7 @@ def _assignment_problems(doc: Document, at: tuple[str | int, ...], node: Mapping
 
 
 def load_workflow(
-    source: str | Path | Mapping[str, Any], step_types: Mapping[str, StepType], *, file: str | None = None
+    source: str | Path | Mapping[str, Any] | Document, step_types: Mapping[str, StepType], *, file: str | None = None
 ) -> Workflow:
-    """Load a workflow from a file path, YAML text, or an already parsed mapping."""
-    if isinstance(source, Mapping):
-        doc = Document(dict(source), file or "<workflow>")
-    elif isinstance(source, Path) or (
-        isinstance(source, str) and "\n" not in source and source.endswith((".yaml", ".yml", ".json"))
-    ):
-        doc = read_yaml_file(source)
-    else:
-        doc = parse_yaml(source, file or "<workflow>")
-    if not isinstance(doc.value, dict):
-        raise doc.error((), "not-a-mapping", "a workflow is a mapping")
-    return parse_workflow(doc, step_types)
+    """Load a workflow from a file path, YAML text, a parsed document or a mapping."""
+    return parse_workflow(as_document(source, file or "<workflow>", kind="workflow"), step_types)

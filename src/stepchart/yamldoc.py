@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ import yaml
 
 from .errors import DefinitionError, Problem
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "Document", "parse_yaml", "read_yaml_file"]
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "Document", "as_document", "parse_yaml", "read_yaml_file"]
 
 MAX_BYTES = 1024 * 1024
 MAX_DEPTH = 64
@@ -301,3 +302,22 @@ def read_yaml_file(path: str | Path) -> Document:
             [Problem(name, 1, 1, "unreadable", f"cannot read the file: {exc.strerror or exc}")]
         ) from None
     return parse_yaml(data, name)
+
+
+def as_document(source: Document | Mapping[str, Any] | str | Path, name: str, *, kind: str) -> Document:
+    """A mapping document from what the API accepts: a parsed document, a mapping, a file path or text.
+
+    A string naming a ``.yaml``/``.yml``/``.json`` file (one line) is read from disk; any
+    other string is the document's text. ``kind`` words the error when it is no mapping.
+    """
+    if isinstance(source, Document):
+        doc = source
+    elif isinstance(source, Mapping):
+        doc = Document(dict(source), name)
+    elif isinstance(source, Path) or ("\n" not in source and source.endswith((".yaml", ".yml", ".json"))):
+        doc = read_yaml_file(source)
+    else:
+        doc = parse_yaml(source, name)
+    if not isinstance(doc.value, dict):
+        raise doc.error((), "not-a-mapping", f"a {kind} is a mapping")
+    return doc
