@@ -27,12 +27,11 @@ import copy
 from functools import cache
 from typing import Any
 
-from jsonschema import Draft7Validator, FormatChecker
+from jsonschema.protocols import Validator
 from referencing import Registry
 from referencing.jsonschema import DRAFT7
 
-from .schemacheck import read_schema_file
-from .timeutil import is_datetime
+from .schemacheck import read_schema_file, validator_class
 
 __all__ = ["COMPONENTS", "ROUTE_SCHEMAS", "build_openapi", "file_schema", "original_schema", "validator"]
 
@@ -67,10 +66,6 @@ ROUTE_SCHEMAS: dict[str, str] = {
 }
 """Request-body schema (file stem) of each HTTP operation that takes a body besides jobAction."""
 
-_FORMATS = FormatChecker(formats=())
-_FORMATS.checks("date-time")(is_datetime)
-
-
 @cache
 def file_schema(stem: str) -> dict[str, Any]:
     """The shipped schema file ``<stem>.schema.json``, exactly as on disk."""
@@ -89,9 +84,10 @@ def _registry() -> Registry[Any]:
 
 
 @cache
-def validator(stem: str) -> Draft7Validator:
+def validator(stem: str) -> Validator:
     """A draft-07 validator of one shipped schema file, cross-file ``$ref`` resolved locally."""
-    return Draft7Validator(file_schema(stem), registry=_registry(), format_checker=_FORMATS)
+    cls = validator_class()
+    return cls(file_schema(stem), registry=_registry(), format_checker=cls.FORMAT_CHECKER)
 
 
 def _rewrite_refs(node: Any, stem: str) -> Any:

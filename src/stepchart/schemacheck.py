@@ -34,7 +34,9 @@ __all__ = [
     "payload_is_valid",
     "payload_violation_items",
     "payload_violations",
+    "read_schema_file",
     "validator",
+    "validator_class",
 ]
 
 SCHEMA_NAMES = ("payload", "response", "error", "workflow", "chart", "rules", "job", "scenario")
@@ -56,7 +58,7 @@ def load_schema(name: str) -> dict[str, Any]:
 
 
 @cache
-def _validator_class() -> type[Validator]:
+def validator_class() -> type[Validator]:
     """Draft-07 with our date-time format, and a tuple as well as a list for a JSON array.
 
     ``json.dumps`` writes a tuple as an array and jsonschema-rs reads one as an array, so
@@ -77,7 +79,7 @@ def _validator_class() -> type[Validator]:
 @cache
 def validator(name: str) -> Validator:
     """A draft-07 validator for the shipped schema, with our date-time format."""
-    cls = _validator_class()
+    cls = validator_class()
     return cls(load_schema(name), format_checker=cls.FORMAT_CHECKER)
 
 
