@@ -26,11 +26,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from .errors import DefinitionError
-from .storage import DEFAULT_STORE, ManagedStore, StoreError, open_store
+from .paths import DEFAULT_STORE
 
 if TYPE_CHECKING:
     from .engine import ActionResult, Engine
     from .model import Actor
+    from .storage import ManagedStore
 
 __all__ = ["main", "register"]
 
@@ -112,6 +113,8 @@ def _guard(fn: Handler) -> Handler:
     """Turn the expected failures (store, files, documents) into a message and exit code 2."""
 
     def run(args: argparse.Namespace) -> int:
+        from .storage import StoreError
+
         try:
             return fn(args)
         except (StoreError, FileNotFoundError, DefinitionError, ValueError) as exc:
@@ -123,6 +126,8 @@ def _guard(fn: Handler) -> Handler:
 
 
 def _open(args: argparse.Namespace) -> ManagedStore:
+    from .storage import open_store
+
     return open_store(_store_url(args))
 
 

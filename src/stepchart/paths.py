@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["data_dir"]
+__all__ = ["DEFAULT_STORE", "data_dir"]
 
 _PACKAGE = Path(__file__).resolve().parent
+
+DEFAULT_STORE = "stepchart.db"
+"""Where the commands keep jobs unless told otherwise: a SQLite file in the working directory."""
 
 
 def data_dir(name: str) -> Path:

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .model import Actor, CurrentStep, Hold, Job
+from .paths import DEFAULT_STORE
 from .store import JobExistsError, JobStore, MemoryStore, Transaction
 from .timeutil import parse_datetime
 
@@ -66,8 +67,6 @@ SCHEMA_VERSION = 2
 EXPORT_FORMAT = 1
 """Version of the ``stepchart export`` JSON-lines format."""
 
-DEFAULT_STORE = "stepchart.db"
-"""The embedded default: a SQLite file in the working directory."""
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
