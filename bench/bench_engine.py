@@ -193,7 +193,8 @@ def bench_load(reps: int) -> dict[str, Any]:
 def _load_breakdown(reps: int) -> dict[str, Any]:
     """Engine() split into chart parsing, chart compiling and rules: internal API, best effort."""
     try:
-        from stepchart.charts import Lifecycle, load_chart_dir
+        from stepchart.engine.lifecycle import Lifecycle
+        from stepchart.load.charts import load_chart_dir
         from stepchart.rules import load_rules
     except ImportError as exc:  # pragma: no cover - the modules moved
         return {"breakdown": f"unavailable: {exc}"}

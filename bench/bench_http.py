@@ -73,10 +73,11 @@ def serve(db: str, port_file: str, ceiling_size: int, threads: int | None) -> No
     from starlette.responses import Response
     from starlette.routing import Mount, Route
 
-    from stepchart.auth import UserDirectory
-    from stepchart.engine import ActionResult
-    from stepchart.http import create_app
-    from stepchart.storage import ManagedMemoryStore, open_engine
+    from stepchart.bootstrap import open_engine
+    from stepchart.engine.core import ActionResult
+    from stepchart.http.app import create_app
+    from stepchart.http.auth import UserDirectory
+    from stepchart.stores.managed import ManagedMemoryStore
 
     engine = open_engine(db, workflows=[WORKFLOW])
     users = UserDirectory.of({"bench": ([], [], TOKEN)})
@@ -122,7 +123,7 @@ def _ceiling_body(size: int) -> bytes:
 
 def create_jobs(db: str, prefix: str, count: int) -> None:
     """Pre-create ``count`` one-step jobs ``{prefix}{n}`` (outside any timed region)."""
-    from stepchart.storage import open_engine
+    from stepchart.bootstrap import open_engine
 
     engine = open_engine(db, workflows=[WORKFLOW])
     now = "2026-01-01T00:00:00Z"
@@ -136,7 +137,7 @@ def engine_act_us(target: str, jobs: int = 1000, passes: int = 6) -> float:
     from datetime import UTC, datetime
 
     from stepchart import Actor
-    from stepchart.storage import open_engine
+    from stepchart.bootstrap import open_engine
 
     engine = open_engine(target, workflows=[WORKFLOW])
     for n in range(jobs):

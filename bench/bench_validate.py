@@ -36,7 +36,7 @@ from typing import Any
 
 from jsonschema_cli import ENV, run_check_jsonschema
 
-from stepchart.schemacheck import load_schema
+from stepchart.io.schemas import load_schema
 
 """Both tools run with their bytecode cached, as installed tools do (check-jsonschema's is
 compiled at install; stepchart's is written by the warm-up run)."""

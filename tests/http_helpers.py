@@ -24,9 +24,9 @@ import httpx
 import uvicorn
 from starlette.applications import Starlette
 
-from stepchart.auth import UserDirectory
-from stepchart.http import create_app
-from stepchart.openapi import validator
+from stepchart.http.app import create_app
+from stepchart.http.auth import UserDirectory
+from stepchart.http.openapi import validator
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = [ROOT / "examples" / "parcel-edit.yaml", ROOT / "examples" / "permit-review.yaml"]

@@ -7,7 +7,8 @@ from statemachine import StateChart
 from statemachine.exceptions import TransitionNotAllowed
 
 from stepchart import DefinitionError, Engine
-from stepchart.charts import Lifecycle, load_chart_text
+from stepchart.engine.lifecycle import Lifecycle
+from stepchart.load.charts import load_chart_text
 from stepchart.model import CurrentStep, StepDef
 
 MINI = """

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import ROOT, cli
 
-from stepchart.lint import CODES, decide
+from stepchart.tools.lint import CODES, decide
 
 
 def write(folder: Path, name: str, text: str) -> Path:

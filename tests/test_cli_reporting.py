@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import ROOT, cli, on_terminal, proc
 
-from stepchart.reporting import JUnitCase, Progress, Style, junit_xml, use_color
+from stepchart.tools.reporting import JUnitCase, Progress, Style, junit_xml, use_color
 
 ESC = "\x1b["
 

@@ -10,8 +10,8 @@ import yaml
 from cli_helpers import ROOT, cli
 
 from stepchart import Actor, Engine
-from stepchart.explain import explain
-from stepchart.schemacheck import validator
+from stepchart.io.schemas import validator
+from stepchart.tools.explain import explain
 
 WF = str(ROOT / "examples" / "parcel-edit.yaml")
 NOW = "2026-03-01T09:00:00Z"

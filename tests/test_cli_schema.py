@@ -11,9 +11,9 @@ import pytest
 from cli_helpers import ROOT, cli
 from jsonschema import Draft7Validator
 
-from stepchart.lint import document_kind
-from stepchart.schemacheck import SCHEMA_NAMES, check_document, load_schema
-from stepchart.yamldoc import parse_yaml, read_yaml_file
+from stepchart.io.schemas import SCHEMA_NAMES, check_document, load_schema
+from stepchart.io.yamldoc import parse_yaml, read_yaml_file
+from stepchart.tools.lint import document_kind
 
 DESIGNER = ("workflow", "chart", "rules", "scenario")
 SHIPPED_YAML = sorted(

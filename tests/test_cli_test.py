@@ -12,8 +12,8 @@ import pytest
 from cli_helpers import ROOT, cli, on_terminal, proc
 
 from stepchart import Engine
-from stepchart.coverage import CoverageRecorder
-from stepchart.scenarios import ScenarioResult, discover, load_file, run_scenario
+from stepchart.tools.coverage import CoverageRecorder
+from stepchart.tools.scenarios import ScenarioResult, discover, load_file, run_scenario
 
 EXAMPLES = ROOT / "examples" / "scenarios"
 SUITES = [p for p in (ROOT / "tests" / "scenarios", EXAMPLES, ROOT / "tests" / "designer") if p.is_dir()]

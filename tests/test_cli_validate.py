@@ -15,11 +15,12 @@ from typing import Any
 import pytest
 from cli_helpers import ROOT, cli, on_terminal, proc
 
+from stepchart.engine.payload import validate_payload
 from stepchart.errors import RequestError
-from stepchart.payload import parse_json_strict, validate_payload
-from stepchart.schemacheck import payload_is_valid, payload_violations, validator
-from stepchart.validate import Payload, locate, validate_one
-from stepchart.yamldoc import read_yaml_file
+from stepchart.io.jsontext import parse_json_strict
+from stepchart.io.schemas import payload_is_valid, payload_violations, validator
+from stepchart.io.yamldoc import read_yaml_file
+from stepchart.tools.validate import Payload, locate, validate_one
 
 sys.path.insert(0, str(ROOT / "bench"))
 from bench_validate import BAD_TIMES, DISAGREE_TIMES, GOOD_TIMES, make_payload
@@ -113,7 +114,7 @@ def test_jsonschema_is_imported_only_to_word_an_invalid_payload() -> None:
     code = textwrap.dedent(
         """
         import sys
-        from stepchart.validate import Payload, validate_one
+        from stepchart.tools.validate import Payload, validate_one
         assert validate_one(Payload("a", None, b'{"type": "Run", "stepIds": ["x"]}')) == []
         assert validate_one(Payload("a", None, b'{"type": nope')), "invalid JSON"
         assert "jsonschema" not in sys.modules, "valid payloads and bad JSON need no words"

@@ -16,10 +16,10 @@ import pytest
 from jsonschema import Draft7Validator
 
 from stepchart import DefinitionError, RequestError, data_dir
-from stepchart.payload import validate_payload
-from stepchart.schemacheck import SCHEMA_NAMES, check_document, load_schema
-from stepchart.timeutil import format_datetime, is_datetime, parse_datetime, parse_duration
-from stepchart.yamldoc import Document, parse_yaml
+from stepchart.engine.payload import validate_payload
+from stepchart.io.schemas import SCHEMA_NAMES, check_document, load_schema
+from stepchart.io.yamldoc import Document, parse_yaml
+from stepchart.model.times import format_datetime, is_datetime, parse_datetime, parse_duration
 
 # -- yamldoc: a small core schema ----------------------------------------------------------
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from stepchart import Actor, DefinitionError, Engine, Execution, data_dir
-from stepchart.schemacheck import validator
+from stepchart.io.schemas import validator
 
 NOW = "2026-03-01T09:00:00Z"
 LATER = "2026-03-01T11:00:00Z"

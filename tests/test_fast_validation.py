@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 
 from stepchart import RequestError
-from stepchart.payload import parse_json_strict, validate_payload
-from stepchart.schemacheck import payload_is_valid, payload_violations, validator
-from stepchart.timeutil import is_datetime
+from stepchart.engine.payload import validate_payload
+from stepchart.io.jsontext import parse_json_strict
+from stepchart.io.schemas import payload_is_valid, payload_violations, validator
+from stepchart.model.times import is_datetime
 
 ACTIONS = ("Run", "Finish", "Stop", "SetCurrentStep", "Hold", "ReleaseHold", "RefreshStatus")
 FIELDS = ("type", "stepIds", "holdScheduledRelease", "dependentJobId", "dependentStepId")

@@ -23,10 +23,10 @@ import pytest
 import yaml
 
 from stepchart import DefinitionError, Engine, data_dir
-from stepchart.charts import load_chart, load_chart_dir, parse_chart
+from stepchart.io.yamldoc import MAX_BYTES, MAX_DEPTH, parse_yaml, read_yaml_file
+from stepchart.load.charts import load_chart, load_chart_dir, parse_chart
+from stepchart.load.workflows import load_workflow
 from stepchart.rules import load_rules, parse_rules
-from stepchart.workflows import load_workflow
-from stepchart.yamldoc import MAX_BYTES, MAX_DEPTH, parse_yaml, read_yaml_file
 
 HOSTILE = Path(__file__).resolve().parent / "hostile"
 KINDS = ("workflow", "chart", "rules", "job")

@@ -16,9 +16,9 @@ import pytest
 from http_helpers import EXAMPLES, USERS, LiveServer, ManualClock, auth, check_error, live_app, wait_for
 
 from stepchart import Engine
-from stepchart.auth import UserDirectory, hash_token
-from stepchart.openapi import COMPONENTS, build_openapi, component, file_schema, original_schema, validator
-from stepchart.storage import open_store
+from stepchart.http.auth import UserDirectory, hash_token
+from stepchart.http.openapi import COMPONENTS, build_openapi, component, file_schema, original_schema, validator
+from stepchart.stores import open_store
 
 BASE = "/org1/item1"
 
@@ -153,7 +153,7 @@ def test_401_without_a_good_token_changes_nothing(
 
 def test_user_named_system_cannot_exist() -> None:
     """The engine's own actor skips every rule (R6): no caller may take the name."""
-    from stepchart.auth import UsersFileError, _parse
+    from stepchart.http.auth import UsersFileError, _parse
 
     with pytest.raises(UsersFileError, match="reserved"):
         _parse(f"users: [{{username: system, tokenSha256: {hash_token('t')}}}]", "users.yaml")
@@ -527,7 +527,7 @@ def test_openapi_components_are_the_shipped_schema_files() -> None:
         assert comp == component(stem)
         assert original_schema(name, comp) == file_schema(stem), name
     # the engine's own payload check and the document agree: the component is the engine's file
-    from stepchart.schemacheck import load_schema
+    from stepchart.io.schemas import load_schema
 
     for name, engine_name in [
         ("JobActionRequest", "payload"),
@@ -571,7 +571,7 @@ def test_sweep_releases_expired_holds_on_a_timer(engine: Engine, clock: ManualCl
 
 
 def test_users_file_changes_apply_without_restart(engine: Engine, tmp_path: Path) -> None:
-    from stepchart.auth import add_user
+    from stepchart.http.auth import add_user
 
     path = tmp_path / "users.yaml"
     users = UserDirectory.from_file(path, reload_interval=0.01)

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from http_helpers import ServeProcess, check_error
 
-from stepchart.auth import hash_token, read_users
+from stepchart.http.auth import hash_token, read_users
 
 
 def stepchart(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -29,8 +29,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stepchart import Engine
-from stepchart.openapi import build_openapi, validator
-from stepchart.storage import open_store
+from stepchart.http.openapi import build_openapi, validator
+from stepchart.stores import open_store
 
 EXAMPLES_PER_CASE = int(os.environ.get("STEPCHART_FUZZ_EXAMPLES", "25"))
 DOC = build_openapi()

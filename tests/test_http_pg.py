@@ -26,7 +26,7 @@ import httpx
 import pytest
 from http_helpers import EXAMPLES, ServeProcess
 
-from stepchart.auth import add_user
+from stepchart.http.auth import add_user
 
 pytest_plugins = ["pg_fixture"]
 
@@ -146,7 +146,7 @@ def test_nul_characters_are_refused_before_they_reach_postgresql(pg_url: str, ba
     """PostgreSQL text cannot hold U+0000: the service answers 400, never 500, and changes nothing."""
     from http_helpers import auth, check_error, live_app
 
-    from stepchart.storage import open_store
+    from stepchart.stores import open_store
 
     engine = base_engine.spawn(open_store(pg_url))
     engine.add_workflow(EXAMPLES[0])

@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 
 from stepchart import Actor, DefinitionError, Engine
-from stepchart.context import Context, Request
+from stepchart.io.yamldoc import parse_yaml
+from stepchart.model import Request
+from stepchart.model.times import parse_datetime
 from stepchart.rules import FACTS, RuleSet, load_rules, parse_rules
-from stepchart.timeutil import parse_datetime
-from stepchart.yamldoc import parse_yaml
+from stepchart.rules.context import Context
 
 WF = {
     "workflow": "w",

@@ -21,7 +21,7 @@ import pytest
 
 from stepchart import Engine
 from stepchart.cli import main as cli_main
-from stepchart.scenarios import Scenario, ScenarioResult, discover, load_file, run_scenario
+from stepchart.tools.scenarios import Scenario, ScenarioResult, discover, load_file, run_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIRS = [ROOT / "tests" / "scenarios", ROOT / "examples" / "scenarios"]

@@ -19,9 +19,12 @@ from typing import Any
 import pytest
 
 from stepchart import Actor, Engine
+from stepchart.management.replay import ReplayError, replay_job
 from stepchart.model import CurrentStep, Hold, Job
-from stepchart.replay import ReplayError, replay_job
-from stepchart.storage import (
+from stepchart.model.times import parse_datetime
+from stepchart.stores import open_store
+from stepchart.stores.base import JobExistsError
+from stepchart.stores.managed import (
     SCHEMA_VERSION,
     JobFilter,
     ManagedMemoryStore,
@@ -30,12 +33,9 @@ from stepchart.storage import (
     StoreError,
     index_job,
     job_from_doc,
-    open_store,
     to_micros,
 )
-from stepchart.store import JobExistsError
-from stepchart.store_sqlite import SQLiteStore
-from stepchart.timeutil import parse_datetime
+from stepchart.stores.sqlite import SQLiteStore
 
 pytest_plugins = ["pg_fixture"]
 
@@ -573,7 +573,7 @@ def test_sqlite_runs_the_quickstart_twice(tmp_path: Path, monkeypatch: pytest.Mo
 # -- the indexes are used -------------------------------------------------------------------------
 
 def test_sqlite_queries_use_their_indexes(tmp_path: Path) -> None:
-    from stepchart import store_sqlite
+    from stepchart.stores import sqlite as store_sqlite
 
     store = SQLiteStore(tmp_path / "q.db")
     try:
@@ -596,7 +596,7 @@ def test_sqlite_queries_use_their_indexes(tmp_path: Path) -> None:
 
 
 def test_postgres_queries_can_use_their_indexes(pg_url: str) -> None:
-    from stepchart import store_postgres
+    from stepchart.stores import postgres as store_postgres
 
     store = open_store(pg_url)
     try:

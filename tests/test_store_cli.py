@@ -10,7 +10,7 @@ import pytest
 
 from stepchart import Actor, Engine
 from stepchart.cli import main
-from stepchart.storage import open_store
+from stepchart.stores import open_store
 
 pytest_plugins = ["pg_fixture"]
 

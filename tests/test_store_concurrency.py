@@ -59,7 +59,7 @@ STEPS = [s["id"] for s in LOOP["steps"]]
 
 def _request(engine: Any, rng: random.Random, actor: Any, job_id: str, now: Any) -> tuple[str, str, Any]:
     """One random request: (action as logged, acting user, result)."""
-    from stepchart.timeutil import format_datetime
+    from stepchart.model.times import format_datetime
 
     name = actor.username
     kind = rng.choices(["Run", "Finish", "Stop", "Hold", "ReleaseHold", "SetCurrentStep", "RefreshStatus",
@@ -105,7 +105,7 @@ def _request(engine: Any, rng: random.Random, actor: Any, job_id: str, now: Any)
 
 def _engine(url: str) -> Any:
     from stepchart import Engine
-    from stepchart.storage import open_store
+    from stepchart.stores import open_store
 
     engine = Engine(store=open_store(url), workflows=[LOOP])
     engine.sync_workflows()
@@ -115,7 +115,7 @@ def _engine(url: str) -> Any:
 def worker(url: str, k: int, n: int, out_path: str, seed: int) -> None:
     """Send ``n`` random requests; write one JSON line per request (and per job the sweep refreshed)."""
     from stepchart.model import Actor
-    from stepchart.timeutil import format_datetime, parse_datetime
+    from stepchart.model.times import format_datetime, parse_datetime
 
     engine = _engine(url)
     rng = random.Random(seed * 1000 + k)
@@ -144,7 +144,7 @@ def writer(url: str, seed: int) -> None:
     moment the job's row is written and its log entry is not.
     """
     from stepchart.model import Actor
-    from stepchart.timeutil import parse_datetime
+    from stepchart.model.times import parse_datetime
 
     engine = _engine(url)
     store_class = type(engine.store)
@@ -171,7 +171,7 @@ def writer(url: str, seed: int) -> None:
 # -- the test side ------------------------------------------------------------------------------
 
 def _setup(url: str, base_engine: Any) -> Any:
-    from stepchart.storage import open_store
+    from stepchart.stores import open_store
 
     store = open_store(url)
     engine = base_engine.spawn(store)
@@ -259,7 +259,7 @@ def _crash(url: str, base_engine: Any) -> None:
         assert killed_inside, proc.stderr.read() if proc.stderr else ""
         assert proc.returncode == -signal.SIGKILL
 
-    from stepchart.storage import open_store
+    from stepchart.stores import open_store
 
     store = open_store(url)
     checker = base_engine.spawn(store)

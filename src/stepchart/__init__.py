@@ -14,11 +14,11 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .engine import ActionResult, Engine, Execution, RuleCheck
+    from .engine.core import ActionResult, Engine, Execution, RuleCheck
     from .errors import DefinitionError, Problem, RequestError
+    from .io.files import data_dir
     from .model import SYSTEM, Actor
-    from .paths import data_dir
-    from .store import JobStore, MemoryStore
+    from .stores import JobStore, MemoryStore
 
 __all__ = [
     "SYSTEM",
@@ -38,18 +38,18 @@ __all__ = [
 __version__ = "0.1.0"
 
 _HOME = {
-    "ActionResult": ".engine",
-    "Engine": ".engine",
-    "Execution": ".engine",
-    "RuleCheck": ".engine",
+    "ActionResult": ".engine.core",
+    "Engine": ".engine.core",
+    "Execution": ".engine.core",
+    "RuleCheck": ".engine.core",
     "DefinitionError": ".errors",
     "Problem": ".errors",
     "RequestError": ".errors",
     "SYSTEM": ".model",
     "Actor": ".model",
-    "data_dir": ".paths",
-    "JobStore": ".store",
-    "MemoryStore": ".store",
+    "data_dir": ".io.files",
+    "JobStore": ".stores",
+    "MemoryStore": ".stores",
 }
 
 

@@ -1,0 +1,258 @@
+"""``stepchart serve`` and ``stepchart users``: the HTTP service from the command line.
+
+Registered by :mod:`stepchart.cli` through ``register(subparsers)``. Everything heavy
+(Starlette, uvicorn, the stores, the engine) is imported inside the command functions,
+so ``stepchart --help`` stays as fast as before.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register"]
+
+DEFAULT_PORT = 8080
+DEFAULT_SWEEP = 15.0
+
+
+def register(sub: Any) -> None:
+    """Add ``serve`` and ``users`` to the ``stepchart`` command's subparsers."""
+    s = sub.add_parser(
+        "serve",
+        help="serve the jobAction HTTP API (Starlette on uvicorn)",
+        description=(
+            "Serve the jobAction REST contract and job management over HTTP. With no flags: "
+            "./stepchart.db, the shipped example workflows, users from ./stepchart-users.yaml, "
+            f"http://127.0.0.1:{DEFAULT_PORT}."
+        ),
+    )
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    s.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks a free one)")
+    s.add_argument(
+        "--database",
+        "--store",
+        dest="database",
+        default=None,
+        metavar="PATH_OR_URL",
+        help="job store: a SQLite path (default ./stepchart.db), sqlite:///path, postgresql://..., or memory:",
+    )
+    s.add_argument("--users", default=None, metavar="FILE", help="users file (default ./stepchart-users.yaml)")
+    s.add_argument(
+        "--workflow",
+        dest="workflows",
+        action="append",
+        metavar="PATH",
+        help="workflow file or folder to load (repeatable; default: the shipped examples)",
+    )
+    s.add_argument("--charts", action="append", metavar="DIR", help="lifecycle chart folder (default: shipped)")
+    s.add_argument("--rules", action="append", metavar="DIR", help="rules folder (default: shipped)")
+    s.add_argument(
+        "--sweep-interval",
+        type=float,
+        default=DEFAULT_SWEEP,
+        metavar="SECONDS",
+        help=f"release expired holds every SECONDS (default {DEFAULT_SWEEP:g}; 0 turns the sweep off)",
+    )
+    s.add_argument("--max-body", type=int, default=None, metavar="BYTES", help="request body limit (default 65536)")
+    s.add_argument(
+        "--engine-threads",
+        type=int,
+        default=None,
+        metavar="N",
+        help="run engine requests in N worker threads (default: 16 on PostgreSQL; on SQLite 0, inline on the "
+        "event loop: give 1 when other processes write to the same file)",
+    )
+    s.add_argument("--no-access-log", action="store_true", help="do not log each request")
+    s.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    s.set_defaults(handler=_cmd_serve)
+
+    u = sub.add_parser("users", help="manage the users of the HTTP service (token hashes in a YAML file)")
+    usub = u.add_subparsers(dest="users_command", metavar="COMMAND")
+    add = usub.add_parser(
+        "add",
+        help="add a user with a new token; prints the token once",
+        description="Add a user with a new random token. The token is printed once (on stdout, alone); "
+        "the users file keeps only its SHA-256.",
+    )
+    add.add_argument("name", metavar="NAME")
+    add.add_argument("--group", "-g", dest="groups", action="append", default=[], metavar="G", help="repeatable")
+    add.add_argument(
+        "--privilege", "-p", dest="privileges", action="append", default=[], metavar="P", help="repeatable"
+    )
+    add.add_argument("--users", default=None, metavar="FILE", help="users file (default ./stepchart-users.yaml)")
+    add.add_argument("--replace", action="store_true", help="give an existing user a new token (the old one stops)")
+    add.set_defaults(handler=_cmd_users_add)
+    ls = usub.add_parser("list", help="list users (names, groups, privileges; never tokens)")
+    ls.add_argument("--users", default=None, metavar="FILE", help="users file (default ./stepchart-users.yaml)")
+    ls.set_defaults(handler=_cmd_users_list)
+    u.set_defaults(handler=lambda args: _usage(u))
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def _users_path(args: argparse.Namespace) -> Path:
+    from ..http.auth import DEFAULT_USERS_FILE
+
+    return Path(args.users or DEFAULT_USERS_FILE)
+
+
+def _cmd_users_add(args: argparse.Namespace) -> int:
+    from ..http.auth import UsersFileError, add_user
+
+    path = _users_path(args)
+    try:
+        token = add_user(path, args.name, args.groups, args.privileges, replace=args.replace)
+    except UsersFileError as exc:
+        print(f"stepchart users add: {exc}", file=sys.stderr)
+        return 1
+    print(token)
+    print(
+        f"added user {args.name!r} to {path}; the token above is shown only this once "
+        "(the file keeps its SHA-256). Call the service with: Authorization: Bearer TOKEN",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _cmd_users_list(args: argparse.Namespace) -> int:
+    from ..http.auth import UsersFileError, read_users
+
+    try:
+        users = read_users(_users_path(args))
+    except UsersFileError as exc:
+        print(f"stepchart users list: {exc}", file=sys.stderr)
+        return 1
+    for u in users:
+        print(f"{u.username}\tgroups: {', '.join(u.groups) or '-'}\tprivileges: {', '.join(u.privileges) or '-'}")
+    return 0
+
+
+def _workflow_files(paths: list[str]) -> list[Path]:
+    out: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            out.extend(sorted([*p.glob("*.yaml"), *p.glob("*.yml")]))
+        else:
+            out.append(p)
+    return out
+
+
+def _describe_store(target: str) -> str:
+    if target.startswith(("postgresql://", "postgres://")):
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(target)
+        host = parts.hostname or "localhost"
+        return f"PostgreSQL {host}{':' + str(parts.port) if parts.port else ''}{parts.path}"
+    if target == "memory:":
+        return "memory (jobs are lost when the service stops)"
+    return f"SQLite {target}"
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import signal
+    import socket
+
+    try:
+        import starlette  # noqa: F401
+        import uvicorn
+    except ImportError as exc:
+        print(
+            f"stepchart serve needs the HTTP extra ({exc.name} is missing): pip install 'stepchart[http]'",
+            file=sys.stderr,
+        )
+        return 1
+
+    from ..bootstrap import open_engine
+    from ..errors import DefinitionError
+    from ..http.app import DEFAULT_MAX_BODY, create_app
+    from ..http.auth import UserDirectory, UsersFileError
+    from ..io.files import data_dir
+    from ..stores import DEFAULT_STORE, StoreError
+
+    target = args.database or DEFAULT_STORE
+    users_path = _users_path(args)
+    try:
+        users = UserDirectory.from_file(users_path)
+    except UsersFileError as exc:
+        print(f"stepchart serve: {exc}", file=sys.stderr)
+        return 1
+    workflows = _workflow_files(args.workflows or [str(data_dir("examples"))])
+    try:
+        engine = open_engine(target, charts=args.charts, rules=args.rules, workflows=workflows)
+    except DefinitionError as exc:
+        print(f"stepchart serve: {exc}", file=sys.stderr)
+        return 1
+    except (StoreError, OSError) as exc:
+        print(f"stepchart serve: cannot start on the store {target}: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a driver error (PostgreSQL unreachable, ...): say it plainly, no traceback
+        print(f"stepchart serve: cannot open the store {target}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+    app = create_app(
+        engine,
+        users,
+        max_body=args.max_body or DEFAULT_MAX_BODY,
+        sweep_interval=args.sweep_interval if args.sweep_interval > 0 else None,
+        engine_threads=args.engine_threads,
+    )
+    family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP (else Nagle
+    # and delayed ACKs add 40 ms to every answer written in two parts)
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((args.host, args.port))
+    except OSError as exc:
+        print(f"stepchart serve: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        engine.store.close()
+        return 1
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    port = sock.getsockname()[1]
+    host = f"[{args.host}]" if family == socket.AF_INET6 else args.host
+    url = f"http://{host}:{port}"
+    example = next(iter(sorted(engine.workflows)), "WORKFLOW")
+    print(
+        f"stepchart serve: listening on {url}\n"
+        f"  store: {_describe_store(target)}\n"
+        f"  workflows: {', '.join(sorted(engine.workflows)) or 'none'}\n"
+        f"  users: {users_path} ({len(users)} user{'s' if len(users) != 1 else ''}"
+        f"{'; add one: stepchart users add alice --group editors --privilege jobCreate' if not len(users) else ''})\n"
+        f"  sweep: {'every ' + format(args.sweep_interval, 'g') + ' s' if args.sweep_interval > 0 else 'off'}\n"
+        f"  API: {url}/openapi.json   health: {url}/health\n"
+        "call it:\n"
+        f"  curl -X POST {url}/org/item/jobs -H 'Authorization: Bearer TOKEN' "
+        f"-H 'Content-Type: application/json' -d '{{\"workflow\": \"{example}\"}}'\n"
+        f"  curl -X POST {url}/org/item/jobs/J1/action -H 'Authorization: Bearer TOKEN' "
+        "-H 'Content-Type: application/json' -d '{\"type\": \"Run\"}'",
+        flush=True,
+    )
+    config = uvicorn.Config(
+        app,
+        log_level=args.log_level,
+        access_log=not args.no_access_log,
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+    )
+    server = uvicorn.Server(config)
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal: end with 0 then.
+    signal.signal(signal.SIGTERM, _exit_quietly)
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
+    finally:
+        engine.store.close()
+    return 0
+
+
+def _exit_quietly(signum: int, frame: Any) -> None:
+    raise SystemExit(0)

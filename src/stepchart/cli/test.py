@@ -1,0 +1,109 @@
+"""``stepchart test``: find scenario files, run them, report, exit 0 / 1 / 2.
+
+Text (the default) lists failures (every scenario with ``-v``), then the coverage table
+with ``--coverage``, and always ends with the line ``N passed, N failed``. ``--format
+json`` prints one JSON document instead; ``--junit-xml FILE`` writes a JUnit report
+beside either. A long run shows a progress line on a terminal, none when piped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any, TextIO
+
+from ..engine.core import Engine
+from ..errors import DefinitionError
+from ..tools.scenarios import ScenarioResult, discover, load_file, run_scenario
+
+__all__ = ["run_tests"]
+
+
+def run_tests(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    from ..tools.reporting import JUnitCase, Progress, Style, dump_json, write_junit
+
+    out = out or sys.stdout
+    fmt = getattr(args, "format", "text") or "text"
+    style = Style.for_stream(out, getattr(args, "color", "auto") or "auto") if fmt == "text" else Style(False)
+    files, missing = discover(args.paths)
+    if missing:
+        for m in missing:
+            print(f"stepchart test: no such file or folder: {m}", file=sys.stderr)
+        return 2
+    try:
+        base = Engine(args.charts, args.rules)
+    except DefinitionError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    recorder = None
+    if getattr(args, "coverage", False):
+        from ..tools.coverage import CoverageRecorder
+
+        recorder = CoverageRecorder(base)
+    observe = recorder.observe if recorder is not None else None
+    keyword = getattr(args, "keyword", None)
+    verbose = bool(getattr(args, "verbose", False))
+
+    results: list[tuple[ScenarioResult, float]] = []
+    with Progress(None, "scenarios", sys.stderr) as progress:
+        for f in files:
+            loaded = load_file(f)
+            if isinstance(loaded, ScenarioResult):  # a file that cannot run fails, whatever -k says
+                results.append((loaded, 0.0))
+                if fmt == "text":
+                    _report(loaded, out, verbose, style, progress)
+                continue
+            for scenario in loaded:
+                if keyword and keyword not in scenario.name:
+                    continue
+                started = time.perf_counter()
+                result = run_scenario(scenario, base, observe=observe)
+                results.append((result, time.perf_counter() - started))
+                progress.advance()
+                if fmt == "text":
+                    _report(result, out, verbose, style, progress)
+
+    passed = sum(r.passed for r, _ in results)
+    failed = len(results) - passed
+    junit = getattr(args, "junit_xml", None)
+    if junit:
+        cases = [
+            JUnitCase(r.name, r.file, t, None if r.passed else r.message or "failed", r.file, r.line)
+            for r, t in results
+        ]
+        try:
+            write_junit(junit, cases, "stepchart scenarios")
+        except OSError as exc:
+            print(f"stepchart test: cannot write {junit}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
+    report = recorder.report() if recorder is not None else None
+    if fmt == "json":
+        doc: dict[str, Any] = {
+            "passed": passed,
+            "failed": failed,
+            "scenarios": [
+                {"name": r.name, "file": r.file, "line": r.line, "passed": r.passed, "message": r.message,
+                 "operations": r.operations, "seconds": round(t, 6)}
+                for r, t in results
+            ],
+        }  # fmt: skip
+        if report is not None:
+            doc["coverage"] = report.to_dict()
+        dump_json(doc, out)
+    else:
+        if report is not None:
+            out.write(report.text())
+        summary = f"{passed} passed, {failed} failed"
+        print(style.verdict(failed == 0, summary) if results else summary, file=out)
+    return 0 if failed == 0 else 1
+
+
+def _report(result: ScenarioResult, out: TextIO, verbose: bool, style: Any, progress: Any) -> None:
+    if result.passed and not verbose:
+        return
+    progress.close()
+    if result.passed:
+        print(f"{style.green('PASS')} {result.file}: {result.name}", file=out)
+        return
+    print(f"{style.red('FAIL')} {result.file}:{result.line}: {result.name}: {result.message}", file=out)

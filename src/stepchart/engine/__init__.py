@@ -1,0 +1,1 @@
+"""The dispatcher: payload -> Request -> rules -> lifecycle moves on compiled machines -> paths."""

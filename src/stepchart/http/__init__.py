@@ -1,0 +1,1 @@
+"""The Starlette service: transport, authentication and the Workflow Manager routes."""

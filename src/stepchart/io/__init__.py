@@ -1,0 +1,1 @@
+"""Text -> positioned documents -> schema problems; strict JSON; the shipped data folders."""

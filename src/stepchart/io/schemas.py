@@ -1,0 +1,225 @@
+"""The shipped JSON Schemas and the checks made with them.
+
+Every schema is draft-07 and loaded once. The ``date-time`` format is our own
+(:func:`stepchart.timeutil.is_datetime`), registered with the format checker, so the
+payload, job and scenario checks accept exactly SPEC R10's date-times.
+
+A jobAction body is judged first by jsonschema-rs (:func:`payload_is_valid`, well under
+a microsecond for a small payload, with the same ``date-time`` function); jsonschema,
+which words each violation (:func:`payload_violations`), is imported only when a check
+needs its words, so a command or a request that meets only valid payloads never loads it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from ..errors import Problem, format_path
+from ..model.times import is_datetime
+
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
+    from jsonschema.protocols import Validator
+
+    from .yamldoc import Document
+
+__all__ = [
+    "SCHEMA_NAMES",
+    "check_document",
+    "load_schema",
+    "payload_is_valid",
+    "payload_violation_items",
+    "payload_violations",
+    "read_schema_file",
+    "validator",
+    "validator_class",
+]
+
+SCHEMA_NAMES = ("payload", "response", "error", "workflow", "chart", "rules", "job", "scenario")
+
+
+def read_schema_file(stem: str) -> dict[str, Any]:
+    """The shipped file ``schemas/<stem>.schema.json``, exactly as on disk."""
+    text = resources.files("stepchart").joinpath(f"schemas/{stem}.schema.json").read_text("utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@cache
+def load_schema(name: str) -> dict[str, Any]:
+    """The shipped schema ``name`` (one of :data:`SCHEMA_NAMES`) as a dict."""
+    if name not in SCHEMA_NAMES:
+        raise KeyError(f"no schema {name!r}; schemas are: {', '.join(SCHEMA_NAMES)}")
+    return read_schema_file(name)
+
+
+@cache
+def validator_class() -> type[Validator]:
+    """Draft-07 with our date-time format, and a tuple as well as a list for a JSON array.
+
+    ``json.dumps`` writes a tuple as an array and jsonschema-rs reads one as an array, so
+    a body built in Python is judged the same by :func:`payload_is_valid` and by the
+    worded check.
+    """
+    from jsonschema import Draft7Validator, FormatChecker, validators
+
+    formats = FormatChecker(formats=())
+    formats.checks("date-time")(is_datetime)
+    types = Draft7Validator.TYPE_CHECKER.redefine("array", lambda _checker, value: isinstance(value, list | tuple))
+    cls: type[Validator] = validators.extend(  # type: ignore[no-untyped-call]
+        Draft7Validator, type_checker=types, format_checker=formats
+    )
+    return cls
+
+
+@cache
+def validator(name: str) -> Validator:
+    """A draft-07 validator for the shipped schema, with our date-time format."""
+    cls = validator_class()
+    return cls(load_schema(name), format_checker=cls.FORMAT_CHECKER)
+
+
+@cache
+def _payload_is_valid() -> Callable[[Any], bool]:
+    import jsonschema_rs
+
+    fast = jsonschema_rs.Draft7Validator(
+        load_schema("payload"), formats={"date-time": is_datetime}, validate_formats=True
+    )
+    return fast.is_valid
+
+
+def payload_is_valid(value: Any) -> bool:
+    """Whether a jobAction body passes the shipped payload schema (R10's date-time included).
+
+    jsonschema-rs, built once, gives the verdict; a value it cannot read (a key that is
+    not a string, a lone surrogate, a set, ...) is judged by jsonschema instead. Either
+    way the verdict is :func:`payload_violations`'s: valid exactly when it lists nothing.
+    """
+    is_valid = _payload_is_valid()
+    try:
+        return is_valid(value)
+    except Exception:  # jsonschema-rs refuses Python values outside JSON: let jsonschema judge them
+        return bool(validator("payload").is_valid(value))
+
+
+def _sorted_errors(name: str, value: Any) -> list[ValidationError]:
+    return sorted(validator(name).iter_errors(value), key=lambda e: (list(map(str, e.absolute_path)), e.message))
+
+
+def _leaf_errors(error: ValidationError) -> list[ValidationError]:
+    """For oneOf/anyOf, report the alternative that got furthest rather than the umbrella."""
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        deepest = max(len(e.absolute_path) for e in error.context)
+        if deepest > len(error.absolute_path):
+            best = [e for e in error.context if len(e.absolute_path) == deepest]
+            out: list[ValidationError] = []
+            for e in best:
+                out.extend(_leaf_errors(e))
+            return out
+    return [error]
+
+
+def describe(error: ValidationError) -> tuple[str, str, bool, tuple[str | int, ...]]:
+    """(code, message, at_key, path) for one violation, in designer words."""
+    path = tuple(error.absolute_path)
+    v = error.validator
+    if v == "additionalProperties" and isinstance(error.instance, dict):
+        schema: Any = error.schema
+        allowed = sorted(schema.get("properties", {}))
+        extra = [k for k in error.instance if k not in allowed]
+        key = extra[0] if extra else "?"
+        return ("unknown-key", f"unknown key {key!r}; allowed here: {', '.join(allowed)}", True, (*path, key))
+    if v == "required":
+        return ("missing-key", f"{error.message}", False, path)
+    if v == "type":
+        want = error.validator_value
+        want_s = " or ".join(want) if isinstance(want, list) else want
+        return (
+            "wrong-type",
+            f"expected {want_s}, found {_json_type(error.instance)} {_short(error.instance)}",
+            False,
+            path,
+        )
+    if v == "enum":
+        values: Any = error.validator_value
+        return (
+            "bad-value",
+            f"{_short(error.instance)} is not allowed; allowed: {', '.join(map(str, values))}",
+            False,
+            path,
+        )
+    if v == "format":
+        return (
+            "bad-format",
+            f"{_short(error.instance)} is not a {error.validator_value} (RFC 3339, zone required)",
+            False,
+            path,
+        )
+    if "propertyNames" in error.schema_path and isinstance(error.instance, str):
+        # A bad key is reported at the key itself, not at the mapping that holds it.
+        key_path = (*path, error.instance)
+        return ("bad-name", f"the key {error.instance!r} does not match {error.validator_value}", True, key_path)
+    if v == "pattern":
+        return ("bad-name", f"{_short(error.instance)} does not match {error.validator_value}", False, path)
+    return (f"schema-{v}", error.message, False, path)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list | tuple):
+        return "array"
+    return "object"
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_document(doc: Document, name: str) -> list[Problem]:
+    """Every schema violation of a parsed document, each located in its file."""
+    problems: list[Problem] = []
+    for error in _sorted_errors(name, doc.value):
+        for leaf in _leaf_errors(error):
+            code, message, at_key, path = describe(leaf)
+            problems.append(doc.problem(path, code, f"{format_path(path)}: {message}", key=at_key))
+    return problems
+
+
+def payload_violation_items(value: Any) -> list[tuple[tuple[str | int, ...], str, bool]]:
+    """(path, message, at key) of each schema violation of a jobAction body, in the R14 order."""
+    items: list[tuple[tuple[str | int, ...], str, bool]] = []
+    for error in _sorted_errors("payload", value):
+        for leaf in _leaf_errors(error):
+            if leaf.validator == "additionalProperties" and isinstance(leaf.instance, dict):
+                # jsonschema reports all unknown keys of one object as one error: name each path.
+                schema: Any = leaf.schema
+                allowed = set(schema.get("properties", {}))
+                base = tuple(leaf.absolute_path)
+                names = ", ".join(sorted(allowed))
+                items.extend(
+                    ((*base, key), f"unknown key {key!r}; allowed here: {names}", True)
+                    for key in leaf.instance
+                    if key not in allowed
+                )
+                continue
+            _code, message, at_key, path = describe(leaf)
+            items.append((path, message, at_key))
+    return items
+
+
+def payload_violations(value: Any) -> list[str]:
+    """Schema violations of a jobAction body, each naming its JSON path (R14 details)."""
+    return [f"{format_path(path)}: {message}" for path, message, _at_key in payload_violation_items(value)]

@@ -1,0 +1,1 @@
+"""Documents -> model: lifecycle charts, workflows and job documents, checked and located."""

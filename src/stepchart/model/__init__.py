@@ -1,0 +1,22 @@
+"""Plain data: definitions (charts, workflows), jobs, actors, requests, and the time codecs."""
+
+from .actor import SYSTEM, Actor
+from .definitions import STEP_GUARDS, ChartState, ChartTransition, PathDef, StepDef, StepType, Workflow
+from .job import CurrentStep, Hold, Job
+from .request import Request
+
+__all__ = [
+    "STEP_GUARDS",
+    "SYSTEM",
+    "Actor",
+    "ChartState",
+    "ChartTransition",
+    "CurrentStep",
+    "Hold",
+    "Job",
+    "PathDef",
+    "Request",
+    "StepDef",
+    "StepType",
+    "Workflow",
+]

@@ -1,0 +1,364 @@
+"""The embedded store: one SQLite file (standard library ``sqlite3``), the default.
+
+Why it is safe with many writers, in one process or several:
+
+- WAL journal: readers never wait for a writer, a writer never waits for readers.
+- A request is one write transaction, ``BEGIN IMMEDIATE`` from the read of its job to
+  the commit (R12): SQLite's single writer lock serialises requests, so two requests
+  on the same job never lose an update, and what a request reads of other jobs
+  cannot change under it. The transaction holds nothing but the engine's work on one
+  job, a few row writes and the commit, so it stays short; waiting writers queue on
+  the busy timeout.
+- A writer killed in the middle leaves an uncommitted WAL tail that the next opener
+  discards: every job stays equal to the replay of its log.
+
+``synchronous=NORMAL`` (the default) survives any process crash; a power loss may
+lose the last commits but never corrupts the file. ``synchronous=FULL`` syncs at each
+commit (``sqlite:///path?synchronous=full``).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..model import Job
+from .base import JobExistsError, Transaction
+from .managed import SCHEMA_VERSION, JobIndex, StoreError, StoreTransaction, dumps, index_job, job_from_doc
+from .sql import LOG_COLUMNS, Migration, SQLStore
+
+__all__ = ["MIGRATIONS", "SQLiteStore"]
+
+MIGRATIONS: list[Migration] = [
+    (
+        1,
+        "jobs, current steps, action log, events, workflow versions",
+        [
+            """CREATE TABLE jobs (
+            n INTEGER PRIMARY KEY AUTOINCREMENT,
+            job_id TEXT NOT NULL UNIQUE,
+            workflow TEXT NOT NULL,
+            workflow_version TEXT NOT NULL,
+            closed INTEGER NOT NULL,
+            version INTEGER NOT NULL,
+            doc TEXT NOT NULL)""",
+            "CREATE INDEX jobs_closed ON jobs (closed, workflow, n)",
+            "CREATE INDEX jobs_workflow ON jobs (workflow, n)",
+            """CREATE TABLE job_steps (
+            job_id TEXT NOT NULL,
+            pos INTEGER NOT NULL,
+            step_id TEXT NOT NULL,
+            assigned_type TEXT NOT NULL,
+            assigned_to TEXT,
+            PRIMARY KEY (job_id, pos)) WITHOUT ROWID""",
+            "CREATE INDEX job_steps_assignee ON job_steps (assigned_to, job_id)",
+            "CREATE INDEX job_steps_step ON job_steps (step_id, job_id)",
+            """CREATE TABLE action_log (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            job_id TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            body TEXT,
+            now TEXT,
+            response TEXT,
+            reads TEXT,
+            idem_key TEXT)""",
+            "CREATE INDEX action_log_job ON action_log (job_id, seq)",
+            "CREATE INDEX action_log_idem ON action_log (job_id, idem_key) WHERE idem_key IS NOT NULL",
+            """CREATE TABLE events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            job_id TEXT NOT NULL,
+            log_seq INTEGER,
+            event TEXT NOT NULL)""",
+            "CREATE INDEX events_job ON events (job_id, seq)",
+            "CREATE INDEX events_log ON events (log_seq)",
+            """CREATE TABLE workflows (
+            workflow_id TEXT NOT NULL,
+            version TEXT NOT NULL,
+            source TEXT NOT NULL,
+            PRIMARY KEY (workflow_id, version))""",
+        ],
+        None,
+    ),
+    (
+        2,
+        "index of scheduled releases and dependency holds (sweep)",
+        [
+            "ALTER TABLE jobs ADD COLUMN next_release INTEGER",
+            "CREATE INDEX jobs_next_release ON jobs (next_release) WHERE next_release IS NOT NULL",
+            """CREATE TABLE job_waits (
+            job_id TEXT NOT NULL,
+            dep_job_id TEXT NOT NULL,
+            dep_step_id TEXT)""",
+            "CREATE INDEX job_waits_dep ON job_waits (dep_job_id)",
+            "CREATE INDEX job_waits_job ON job_waits (job_id)",
+        ],
+        SQLStore._backfill_holds,
+    ),
+]
+assert MIGRATIONS[-1][0] == SCHEMA_VERSION
+
+DUE_SCHEDULED = (
+    "SELECT job_id FROM jobs WHERE next_release IS NOT NULL AND next_release <= ? ORDER BY next_release, n LIMIT ?"
+)
+DUE_DEPENDENCIES = (
+    "SELECT DISTINCT w.job_id FROM job_waits w JOIN jobs d ON d.job_id = w.dep_job_id "
+    "WHERE d.closed = 1 OR (w.dep_step_id IS NOT NULL AND EXISTS ("
+    "SELECT 1 FROM json_each(d.doc, '$.returnValues') r WHERE r.key = w.dep_step_id)) LIMIT ?"
+)
+
+
+class SQLiteStore(SQLStore):
+    """Jobs in one SQLite file; one connection per thread (and per process after a fork).
+
+    ``timeout``: seconds a writer waits for the lock before failing.
+    ``migrate_to``: stop schema upgrades at this version (tests of upgrades only).
+    """
+
+    MIGRATIONS = MIGRATIONS
+    DUE_SCHEDULED = DUE_SCHEDULED
+    DUE_DEPENDENCIES = DUE_DEPENDENCIES
+    SCHEMA_TABLE = (
+        "CREATE TABLE IF NOT EXISTS stepchart_schema (version INTEGER PRIMARY KEY, "
+        "description TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    WORKFLOW_ORDER = "rowid"
+    CLOSE_ERRORS = (sqlite3.Error,)
+
+    def __init__(
+        self, path: str | Path, *, timeout: float = 60.0, synchronous: str = "NORMAL", migrate_to: int | None = None
+    ) -> None:
+        super().__init__()
+        if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+            raise StoreError(f"synchronous must be OFF, NORMAL, FULL or EXTRA, not {synchronous!r}")
+        self.path = str(path)
+        self.timeout = timeout
+        self.synchronous = synchronous.upper()
+        self._migrate(SCHEMA_VERSION if migrate_to is None else migrate_to)
+
+    # -- dialect ----------------------------------------------------------------------------
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA synchronous={self.synchronous}")
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: cannot open as a SQLite database: {exc}") from exc
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One short write transaction: BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error."""
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: one consistent snapshot for several SELECTs."""
+        conn = self._conn()
+        if conn.in_transaction:  # inside a request: its snapshot already
+            yield conn
+            return
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+
+    @staticmethod
+    def _json(value: Any) -> Any:
+        return json.loads(value) if value is not None else None
+
+    @staticmethod
+    def _flag(value: bool) -> int:
+        return int(value)
+
+    @staticmethod
+    def _in_list(values: list[str]) -> tuple[str, list[Any]]:
+        return "IN (" + (", ".join("?" for _ in values) or "NULL") + ")", list(values)
+
+    @staticmethod
+    def _limit(limit: int | None) -> int:
+        return -1 if limit is None else limit
+
+    @staticmethod
+    def _insert_ignore(into: str) -> str:
+        return f"INSERT OR IGNORE INTO {into}"
+
+    def _where(self) -> str:
+        return f"{self.path}: "
+
+    def _record_migration(self, conn: sqlite3.Connection, version: int, description: str) -> None:
+        conn.execute(
+            "INSERT INTO stepchart_schema VALUES (?, ?, ?)", (version, description, datetime.now(UTC).isoformat())
+        )
+
+    # -- schema -----------------------------------------------------------------------------
+    def _migrate(self, target: int) -> None:
+        try:
+            super()._migrate(target)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: not a stepchart SQLite database: {exc}") from exc
+
+    # -- JobStore ---------------------------------------------------------------------------
+    @contextmanager
+    def transaction(self, job_id: str) -> Iterator[Transaction]:
+        conn = self._conn()
+        self._begin_reads(job_id)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._end_reads()
+            raise
+        try:
+            row = conn.execute(
+                "SELECT doc, workflow, workflow_version, closed, next_release FROM jobs WHERE job_id = ?", (job_id,)
+            ).fetchone()
+            job = job_from_doc(json.loads(row[0])) if row is not None else None
+            before = index_job(job) if job is not None else None
+            stored = row[1:] if row is not None else None
+            tx = StoreTransaction(job)
+            tx.recall = lambda key: self._recall(conn, job_id, key)
+            yield tx
+            reads = self._end_reads()
+            if tx.committed and job is not None:
+                self._save_request(conn, job_id, tx, before, reads, stored)
+            conn.execute("COMMIT")
+        except BaseException:
+            self._end_reads()
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def _recall(self, conn: sqlite3.Connection, job_id: str, key: str) -> dict[str, Any] | None:
+        """The job's log entry recorded under an idempotency key (read under the write lock)."""
+        row = conn.execute(
+            "SELECT seq FROM action_log WHERE job_id = ? AND idem_key = ? ORDER BY seq DESC LIMIT 1", (job_id, key)
+        ).fetchone()
+        if row is None:
+            return None
+        found = self.log_entries(job_id, after=row[0] - 1, limit=1)
+        return found[0] if found else None
+
+    def _write_job_row(
+        self, conn: sqlite3.Connection, job: Job, ix: JobIndex, before: JobIndex | None, stored: tuple[Any, ...] | None
+    ) -> bool:
+        """Insert or update the job's row (an insert on a taken id raises :class:`JobExistsError`).
+
+        ``stored``: the job row's (workflow, workflow_version, closed, next_release) as
+        read in this transaction. When the new values equal them, only the document and
+        the version are set: SQLite rewrites an index entry whenever its column is in
+        the SET list, changed or not, and the common moves change none of these.
+        """
+        doc = dumps(job.to_doc())
+        if before is None:
+            try:
+                conn.execute(
+                    "INSERT INTO jobs (job_id, workflow, workflow_version, closed, version, doc, "
+                    "next_release) VALUES (?, ?, ?, ?, 1, ?, ?)",
+                    (job.job_id, ix.workflow, ix.workflow_version, int(ix.closed), doc, ix.next_release),
+                )
+            except sqlite3.IntegrityError:
+                raise JobExistsError(job.job_id) from None
+        elif stored is not None and tuple(stored) == (
+            ix.workflow,
+            ix.workflow_version,
+            int(ix.closed),
+            ix.next_release,
+        ):
+            conn.execute("UPDATE jobs SET version = version + 1, doc = ? WHERE job_id = ?", (doc, job.job_id))
+        else:
+            conn.execute(
+                "UPDATE jobs SET workflow = ?, workflow_version = ?, closed = ?, version = version + 1, "
+                "doc = ?, next_release = ? WHERE job_id = ?",
+                (ix.workflow, ix.workflow_version, int(ix.closed), doc, ix.next_release, job.job_id),
+            )
+        return True
+
+    def _append(
+        self,
+        conn: sqlite3.Connection,
+        job_id: str,
+        events: list[dict[str, Any]],
+        log: Mapping[str, Any] | None,
+        reads: Mapping[str, Any],
+    ) -> None:
+        """Append the log entry (if any) and the events of one request; the events name it by its row id."""
+        seq: int | None = None
+        if log is not None:
+            seq = self._insert_log(conn, job_id, log, reads).lastrowid
+        if len(events) == 1:  # the common case: a plain execute costs less than executemany
+            e = events[0]
+            conn.execute(
+                "INSERT INTO events (job_id, log_seq, event) VALUES (?, ?, ?)", (e.get("jobId", job_id), seq, dumps(e))
+            )
+        elif events:
+            conn.executemany(
+                "INSERT INTO events (job_id, log_seq, event) VALUES (?, ?, ?)",
+                [(e.get("jobId", job_id), seq, dumps(e)) for e in events],
+            )
+
+    # -- queries ----------------------------------------------------------------------------
+    @staticmethod
+    def _after(select: str, after: int, job_id: str | None, limit: int | None) -> tuple[str, list[Any]]:
+        """``select`` (``SELECT ... FROM table``) for rows after sequence ``after``, of one job or all, in order."""
+        sql = f"{select} WHERE seq > ?"
+        args: list[Any] = [after]
+        if job_id is not None:
+            sql += " AND job_id = ?"
+            args.append(job_id)
+        sql += " ORDER BY seq LIMIT ?"
+        args.append(-1 if limit is None else limit)
+        return sql, args
+
+    def log_entries(self, job_id: str | None = None, after: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
+        with self._read() as conn:
+            rows = conn.execute(*self._after(f"SELECT {LOG_COLUMNS} FROM action_log", after, job_id, limit)).fetchall()
+            if not rows:
+                return []
+            events: dict[int, list[dict[str, Any]]] = {}
+            esql = "SELECT log_seq, event FROM events WHERE log_seq BETWEEN ? AND ?"
+            eargs: list[Any] = [rows[0][0], rows[-1][0]]
+            if job_id is not None:
+                esql += " AND job_id = ?"
+                eargs.append(job_id)
+            for lseq, ev in conn.execute(esql + " ORDER BY seq", eargs):
+                events.setdefault(lseq, []).append(json.loads(ev))
+        return self._entries_of(rows, events)
+
+    def events_after(self, after: int = 0, job_id: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        # Writers are serialised and take their sequence inside the write transaction:
+        # sequence order is commit order, so "after N" never skips an event.
+        sql, args = self._after("SELECT seq, log_seq, event FROM events", after, job_id, limit)
+        return [
+            {**json.loads(ev), "sequence": seq, "logSequence": lseq}
+            for seq, lseq, ev in self._conn().execute(sql, args)
+        ]
+
+    # -- moving jobs ------------------------------------------------------------------------
+    def export_records(self, job_ids: Iterable[str] | None = None) -> Iterator[dict[str, Any]]:
+        wanted = None if job_ids is None else set(job_ids)
+        with self._read() as conn:
+            yield from self._export_jobs(conn, wanted)
+            after = 0
+            while True:
+                batch = self.log_entries(after=after, limit=1000)
+                if not batch:
+                    break
+                for entry in batch:
+                    if wanted is None or entry["jobId"] in wanted:
+                        yield {"kind": "log", **entry}
+                after = batch[-1]["sequence"]

@@ -1,0 +1,1 @@
+"""Designer tools: check (lint), diagram, explain, coverage, scenarios, validate, reporting, demo."""

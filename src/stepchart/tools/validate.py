@@ -1,0 +1,243 @@
+"""``stepchart validate``: offline jobAction payload validation, with the engine's own verdict.
+
+A payload is valid exactly when :func:`stepchart.payload.validate_payload` accepts it,
+and is checked the same way: strict JSON (:func:`stepchart.payload.parse_json_strict`:
+no ``NaN``, no duplicate keys), then the shipped payload schema with SPEC R10's
+date-time (:func:`stepchart.schemacheck.payload_is_valid`, through jsonschema-rs). Only
+an invalid payload is worded, by jsonschema as the engine's 400 details are
+(:func:`stepchart.schemacheck.payload_violation_items`: same text, same order), so
+jsonschema is imported only when a payload needs its words; :func:`locate` finds each
+violation's line and column in the JSON text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+from ..errors import format_path
+from ..io.jsontext import parse_json_strict
+from ..io.schemas import payload_is_valid, payload_violation_items
+
+__all__ = [
+    "Payload",
+    "PayloadError",
+    "ValidationRun",
+    "expand_inputs",
+    "iter_payloads",
+    "locate",
+    "validate_one",
+]
+
+JSONL_SUFFIXES = (".jsonl", ".ndjson")
+FOLDER_SUFFIXES = (".json", *JSONL_SUFFIXES)
+
+
+# -- positions in the JSON text -----------------------------------------------------------------------------
+
+_SCANSTRING: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
+_SCANNER = json.JSONDecoder()
+_WS = re.compile(r"[ \t\n\r]*")
+
+
+def _skip(text: str, idx: int) -> int:
+    m = _WS.match(text, idx)
+    return m.end() if m is not None else idx
+
+
+def locate(text: str, path: Sequence[str | int], at_key: bool = False) -> tuple[int, int]:
+    """1-based (line, column) in a JSON text of the value at ``path`` (of its key, with ``at_key``).
+
+    When the path goes further than the text (a missing key), the nearest enclosing value.
+    """
+    idx = _skip(text, 0)
+    try:
+        for depth, part in enumerate(path):
+            ch = text[idx]
+            if isinstance(part, str) and ch == "{":
+                found = _find_key(text, idx, part, at_key and depth == len(path) - 1)
+                if found is None:
+                    break
+                idx = found
+            elif isinstance(part, int) and ch == "[":
+                idx = _skip(text, idx + 1)
+                for _ in range(part):
+                    _v, idx = _SCANNER.raw_decode(text, idx)
+                    idx = _skip(text, _skip(text, idx) + 1)  # past the comma
+            else:
+                break
+    except (ValueError, IndexError):
+        return 1, 1
+    line = text.count("\n", 0, idx) + 1
+    return line, idx - (text.rfind("\n", 0, idx) + 1) + 1
+
+
+def _find_key(text: str, start: int, key: str, at_key: bool) -> int | None:
+    """The index of ``key``'s value (or of the key itself) in the object at ``start``; None if absent."""
+    idx = _skip(text, start + 1)
+    while text[idx] == '"':
+        name, end = _SCANSTRING(text, idx + 1)
+        key_at = idx
+        idx = _skip(text, _skip(text, end) + 1)  # past the colon
+        if name == key:
+            return key_at if at_key else idx
+        _v, idx = _SCANNER.raw_decode(text, idx)
+        idx = _skip(text, idx)
+        if text[idx] == ",":
+            idx = _skip(text, idx + 1)
+    return None
+
+
+# -- payloads and their errors -------------------------------------------------------------------------
+
+
+class Payload(NamedTuple):
+    """One payload to check: where it comes from and its raw text (a tuple: made 10,000 times a run)."""
+
+    source: str
+    line: int | None  # JSON Lines: the line number; a whole file: None
+    data: bytes
+
+
+@dataclass(frozen=True)
+class PayloadError:
+    """One problem of one payload, located as precisely as the text allows."""
+
+    source: str
+    line: int
+    column: int
+    path: str
+    message: str
+    type: str  # InvalidJson | SchemaViolation | Unreadable
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}:{self.column}: {self.path}: {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "file": self.source, "line": self.line, "column": self.column, "path": self.path,
+            "type": self.type, "message": self.message,
+        }  # fmt: skip
+
+
+def validate_one(payload: Payload) -> list[PayloadError]:
+    """The problems of one payload; an empty list when the engine would accept it."""
+    base = payload.line or 1
+    src = payload.source
+    try:
+        value = parse_json_strict(payload.data)
+    except UnicodeDecodeError as exc:
+        return [PayloadError(src, base, 1, "$", f"not UTF-8 text ({exc.reason} at byte {exc.start})", "InvalidJson")]
+    except json.JSONDecodeError as exc:
+        return [PayloadError(src, base + exc.lineno - 1, exc.colno, "$", f"invalid JSON: {exc.msg}", "InvalidJson")]
+    except (ValueError, RecursionError) as exc:
+        return [PayloadError(src, base, 1, "$", f"invalid JSON: {exc}", "InvalidJson")]
+    if payload_is_valid(value):
+        return []
+    text = payload.data.decode("utf-8")
+    out = []
+    for path, message, at_key in payload_violation_items(value):
+        line, col = locate(text, path, at_key)
+        out.append(PayloadError(src, base + line - 1, col, format_path(path), message, "SchemaViolation"))
+    return out
+
+
+# -- inputs ---------------------------------------------------------------------------------------------
+
+
+def expand_inputs(paths: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Files (or ``-``) to read, in order, and the paths that do not exist.
+
+    Folders are searched recursively for ``*.json``, ``*.jsonl`` and ``*.ndjson``
+    (hidden folders skipped), in name order.
+    """
+    import os
+
+    files: list[str] = []
+    missing: list[str] = []
+    for raw in paths:
+        if raw == "-" or os.path.isfile(raw):
+            files.append(raw)
+        elif os.path.isdir(raw):
+            files.extend(_walk(raw))
+        else:
+            missing.append(raw)
+    return files, missing
+
+
+def _walk(folder: str) -> list[str]:
+    import os
+
+    found: list[str] = []
+    dirs: list[str] = []
+    with os.scandir(folder) as it:
+        for entry in it:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir():
+                dirs.append(entry.path)
+            elif entry.name.endswith(FOLDER_SUFFIXES) and entry.is_file():
+                found.append(entry.path)
+    found.sort()
+    for d in sorted(dirs):
+        found.extend(_walk(d))
+    return found
+
+
+def iter_payloads(files: Sequence[str], *, jsonl: bool = False, stdin: Any = None) -> Iterator[Payload | PayloadError]:
+    """Each payload of the inputs; JSON Lines (``--jsonl``, or a ``.jsonl``/``.ndjson`` file) give one a line.
+
+    An unreadable file yields a :class:`PayloadError` in place of its payloads.
+    """
+    for name in files:
+        if name == "-":
+            stream = stdin if stdin is not None else sys.stdin.buffer
+            data = stream.read()
+            source = "<stdin>"
+        else:
+            try:
+                with open(name, "rb", buffering=0) as f:
+                    data = f.read()
+            except OSError as exc:
+                yield PayloadError(name, 1, 1, "$", f"cannot read the file: {exc.strerror or exc}", "Unreadable")
+                continue
+            source = name
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        if jsonl or name.endswith(JSONL_SUFFIXES):
+            for i, line in enumerate(data.split(b"\n"), start=1):
+                if line.strip():
+                    yield Payload(source, i, line)
+        else:
+            yield Payload(source, None, data)
+
+
+@dataclass
+class ValidationRun:
+    """The outcome of one ``stepchart validate`` run."""
+
+    checked: int = 0
+    invalid: int = 0
+    errors: list[PayloadError] = field(default_factory=list)
+
+    @property
+    def valid(self) -> int:
+        return self.checked - self.invalid
+
+    def add(self, problems: list[PayloadError]) -> None:
+        self.checked += 1
+        if problems:
+            self.invalid += 1
+            self.errors.extend(problems)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "checked": self.checked,
+            "valid": self.valid,
+            "invalid": self.invalid,
+            "errors": [e.to_dict() for e in self.errors],
+        }
