@@ -1,10 +1,13 @@
-"""Where the shipped charts, rules and examples are: package data, or the source tree."""
+"""Files on disk: where the shipped charts, rules and examples are, and the one folder walker."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["data_dir"]
+__all__ = ["JSON_SUFFIXES", "YAML_SUFFIXES", "Found", "data_dir", "walk_files"]
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 
@@ -22,3 +25,66 @@ def data_dir(name: str) -> Path:
     if source.is_dir():
         return source
     raise FileNotFoundError(f"the shipped folder {name!r} is missing from this installation")
+
+
+YAML_SUFFIXES = (".yaml", ".yml")
+JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
+
+
+@dataclass(frozen=True)
+class Found:
+    """A file to read: its path, and whether the caller named it (rather than a folder holding it)."""
+
+    path: Path
+    named: bool
+
+
+def walk_files(
+    paths: Sequence[str | Path],
+    suffixes: tuple[str, ...] = YAML_SUFFIXES,
+    *,
+    recursive: bool = True,
+) -> tuple[list[Found], list[str]]:
+    """The one folder walker: every file to read under ``paths``, and the paths that do not exist.
+
+    A file named directly is always taken, whatever its suffix. A folder gives its files
+    with one of ``suffixes``, in name order, files of a folder before its subfolders,
+    hidden files and folders (``.name``) skipped; ``recursive=False`` reads one level.
+    A file reached twice (named twice, or named and inside a named folder) comes once.
+    """
+    found: list[Found] = []
+    missing: list[str] = []
+    seen: set[str] = set()
+
+    def take(path: Path, named: bool) -> None:
+        key = os.path.realpath(path)
+        if key not in seen:
+            seen.add(key)
+            found.append(Found(path, named))
+
+    def scan(folder: Path) -> None:
+        files: list[Path] = []
+        dirs: list[Path] = []
+        with os.scandir(folder) as it:
+            for entry in it:
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_dir():
+                    dirs.append(Path(entry.path))
+                elif entry.name.endswith(suffixes) and entry.is_file():
+                    files.append(Path(entry.path))
+        for f in sorted(files):
+            take(f, False)
+        if recursive:
+            for d in sorted(dirs):
+                scan(d)
+
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            scan(p)
+        elif p.exists():
+            take(p, True)
+        else:
+            missing.append(str(raw))
+    return found, missing
