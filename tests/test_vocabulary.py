@@ -31,7 +31,11 @@ ENUMS = [
     ("job", ("definitions", "currentStep", "properties", "assignedType"), v.ASSIGNMENT_TYPES),
     ("workflow", ("definitions", "step", "properties", "assignedType"), v.ASSIGNMENT_TYPES),
     ("workflow", ("definitions", "path", "properties", "assignedType"), v.ASSIGNMENT_TYPES),
-    ("scenario", ("definitions", "operation", "properties", "assign", "properties", "assignedType"), v.ASSIGNMENT_TYPES),
+    (
+        "scenario",
+        ("definitions", "operation", "properties", "assign", "properties", "assignedType"),
+        v.ASSIGNMENT_TYPES,
+    ),
     ("http-assign", ("properties", "assignedType"), v.ASSIGNMENT_TYPES),
 ]
 
@@ -45,7 +49,7 @@ def test_subsets_are_named_not_sliced() -> None:
     assert set(v.RULE_ERROR_TYPES) < set(v.ERROR_TYPES)
     assert set(v.STEP_EVENTS) < set(v.EVENTS)
     assert set(v.HISTORY_ACTIONS) < set(v.JOB_HISTORY_ACTIONS)
-    assert v.ACTIONS == (*v.ACTION_TYPES, *v.OPERATIONS, *v.MANAGEMENT_ACTIONS)
+    assert (*v.ACTION_TYPES, *v.OPERATIONS, *v.MANAGEMENT_ACTIONS) == v.ACTIONS
     assert len(v.STEP_STATUSES) == 14  # R15
     assert "Success" not in v.RULE_YIELDS
 
