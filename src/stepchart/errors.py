@@ -95,3 +95,8 @@ class RequestError(Exception):
 
     def body(self) -> dict[str, Any]:
         return {"error": {"message": self.message, "type": self.type, "details": list(self.details)}}
+
+    @classmethod
+    def job_not_found(cls, job_id: str) -> RequestError:
+        """The one ``JobNotFound`` error (R14), for every operation that names a job."""
+        return cls("JobNotFound", f"The job {job_id!r} does not exist.", [f"jobId: {job_id}"])

@@ -22,12 +22,14 @@ from ..load.jobs import initial_assignment, parse_job
 from ..load.workflows import as_text, load_workflow
 from ..management.manager import JobManagement
 from ..model import SYSTEM, Actor, CurrentStep, Hold, Job, Request, StepDef, StepType, Workflow
-from ..model.times import format_datetime, parse_datetime
+from ..model.times import format_datetime
 from ..rules import ACTION_TYPES, STEP_STATUSES, Rule, RuleSet, load_rules
 from ..rules.context import Context
 from ..stores import JobStore, MemoryStore
+from .inputs import as_actor, as_now
 from .lifecycle import Lifecycle
 from .payload import parse_payload
+from .records import actor_log, event_record, history_record
 
 __all__ = ["ActionResult", "Engine", "Execution", "RuleCheck", "StatusProvider"]
 
@@ -115,24 +117,6 @@ class _Moves:
             )
 
 
-def _as_actor(actor: Actor | str | None) -> Actor:
-    if actor is None:
-        return SYSTEM
-    if isinstance(actor, str):
-        return SYSTEM if actor == "system" else Actor(actor)
-    return actor
-
-
-def _as_now(now: datetime | str | None) -> datetime:
-    if now is None:
-        raise ValueError("now is injected: pass the time of the request (SPEC R22)")
-    if isinstance(now, str):
-        return parse_datetime(now)
-    if now.tzinfo is None:
-        raise ValueError("now must carry a time zone")
-    return now
-
-
 class Engine(JobManagement):
     """Charts, rules and workflows loaded once; jobs in a store; requests dispatched.
 
@@ -186,6 +170,41 @@ class Engine(JobManagement):
             return self._versions.get((workflow_id, version))
         return self.workflows.get(workflow_id)
 
+    def known_versions(self) -> list[Workflow]:
+        """Every workflow version this engine has loaded, oldest first."""
+        return list(self._versions.values())
+
+    def register_version(self, wf: Workflow, *, newest: bool = False) -> None:
+        """Make a workflow version known (one read back from a store); ``newest`` also makes it the default."""
+        self._versions[(wf.id, wf.version)] = wf
+        if newest:
+            self.workflows[wf.id] = wf
+
+    def workflow_for(self, job: Job) -> Workflow:
+        """The workflow version the job was created with: never silently another one."""
+        return self._workflow_for(job)
+
+    def context(self, job: Job, actor: Actor, request: Request, now: datetime) -> Context:
+        """What the rules see of ``request`` on ``job`` (for operations beside jobAction)."""
+        return Context(self, job, self._workflow_for(job), actor, request, now)
+
+    def check_request(self, ctx: Context) -> None:
+        """The request-level rules of ``ctx.request.action`` (R14); the first that refuses raises."""
+        self._request_checks(ctx)
+
+    def start_job(
+        self,
+        job: Job,
+        wf: Workflow,
+        now: datetime,
+        actor: Actor,
+        *,
+        document: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
+    ) -> dict[str, Any]:
+        """Store a new job: its initial step current, automatic steps run (R6), its creation logged."""
+        return self._start(job, wf, now, actor, new=True, document=document, idempotency_key=idempotency_key)
+
     def _workflow_for(self, job: Job) -> Workflow:
         """The workflow version the job was created with: never silently another one."""
         wf = self.workflow(job.workflow, job.workflow_version) if job.workflow_version else self.workflow(job.workflow)
@@ -217,7 +236,7 @@ class Engine(JobManagement):
             raise KeyError(f"no workflow {workflow_id!r}; loaded: {', '.join(sorted(self.workflows)) or 'none'}")
         jid = job_id or self._next_job_id()
         job = Job(jid, wf.id, wf.version)
-        return self._start(job, wf, _as_now(now), _as_actor(actor), new=True, idempotency_key=idempotency_key)
+        return self._start(job, wf, as_now(now), as_actor(actor), new=True, idempotency_key=idempotency_key)
 
     def load_job(
         self,
@@ -250,7 +269,7 @@ class Engine(JobManagement):
                 ]
             )
         if is_new:
-            return self._start(job, wf, _as_now(now), SYSTEM, new=True, document=doc.value)
+            return self._start(job, wf, as_now(now), SYSTEM, new=True, document=doc.value)
         self.store.add(job, [], _creation_log(job, wf, None, doc.value))
         return job.to_doc()
 
@@ -313,7 +332,7 @@ class Engine(JobManagement):
         except RequestError as exc:
             return ActionResult(400, exc.body())
         return self._execute(
-            job_id, request, _as_actor(actor), _as_now(now), self._job_action, idempotency_key=idempotency_key
+            job_id, request, as_actor(actor), as_now(now), self._job_action, idempotency_key=idempotency_key
         )
 
     def respond(
@@ -328,7 +347,7 @@ class Engine(JobManagement):
     ) -> ActionResult:
         """Answer a question step in WaitingForInfo (R3)."""
         req = Request("Respond", [step_id], value=as_text(value))
-        return self._execute(job_id, req, _as_actor(actor), _as_now(now), self._operation, idempotency_key)
+        return self._execute(job_id, req, as_actor(actor), as_now(now), self._operation, idempotency_key)
 
     def complete(
         self,
@@ -341,14 +360,14 @@ class Engine(JobManagement):
     ) -> ActionResult:
         """The host finished a running asynchronous step (R4); acts as ``system``."""
         req = Request("Complete", [step_id], value=as_text(return_value))
-        return self._execute(job_id, req, SYSTEM, _as_now(now), self._operation, idempotency_key)
+        return self._execute(job_id, req, SYSTEM, as_now(now), self._operation, idempotency_key)
 
     def fail(
         self, job_id: str, step_id: str, message: str = "", *, now: datetime | str, idempotency_key: str | None = None
     ) -> ActionResult:
         """The host's execution of a running asynchronous step failed (R4); acts as ``system``."""
         req = Request("Fail", [step_id], message=message)
-        return self._execute(job_id, req, SYSTEM, _as_now(now), self._operation, idempotency_key)
+        return self._execute(job_id, req, SYSTEM, as_now(now), self._operation, idempotency_key)
 
     def assign(
         self,
@@ -370,12 +389,12 @@ class Engine(JobManagement):
                     "InvalidRequest", "assign needs assignedType User or Group with assignedTo, or Unassigned."
                 ).body(),
             )
-        return self._execute(job_id, req, _as_actor(actor), _as_now(now), self._operation, idempotency_key)
+        return self._execute(job_id, req, as_actor(actor), as_now(now), self._operation, idempotency_key)
 
     def refresh(self, job_id: str, now: datetime | str) -> ActionResult:
         """Re-evaluate holds and run automatic steps, as any request does first (R6)."""
         return self._execute(
-            job_id, Request("Refresh"), SYSTEM, _as_now(now), lambda ctx, moves: {"success": True, "stepResponses": []}
+            job_id, Request("Refresh"), SYSTEM, as_now(now), lambda ctx, moves: {"success": True, "stepResponses": []}
         )
 
     # -- queries ----------------------------------------------------------------------
@@ -407,8 +426,8 @@ class Engine(JobManagement):
             return ActionResult(400, exc.body()), checks
         job = self.store.get(job_id)
         if job is None:
-            return ActionResult(400, _not_found(job_id).body()), checks
-        result = self._dispatch(job, request, _as_actor(actor), _as_now(now), self._job_action, explain=checks)
+            return ActionResult(400, RequestError.job_not_found(job_id).body()), checks
+        result = self._dispatch(job, request, as_actor(actor), as_now(now), self._job_action, explain=checks)
         return result, checks
 
     # -- the dispatcher ---------------------------------------------------------------
@@ -423,7 +442,7 @@ class Engine(JobManagement):
     ) -> ActionResult:
         with self.store.transaction(job_id) as tx:
             if tx.job is None:
-                return ActionResult(400, _not_found(job_id).body())
+                return ActionResult(400, RequestError.job_not_found(job_id).body())
             if idempotency_key is not None:
                 prior = tx.recall(idempotency_key)
                 if prior is not None:
@@ -434,7 +453,7 @@ class Engine(JobManagement):
             if result.ok:
                 log = {
                     "jobId": job_id,
-                    "actor": _actor_log(actor),
+                    "actor": actor_log(actor),
                     "action": request.action,
                     "body": request.body if request.body is not None else _op_body(request),
                     "now": now_text,
@@ -785,31 +804,17 @@ class Engine(JobManagement):
         self, ctx: Context, step_id: str | None, action: str, *, date: str | None = None, username: str | None = None
     ) -> None:
         ctx.job.history.append(
-            {
-                "date": date or ctx.now_text,
-                "jobId": ctx.job.job_id,
-                "stepId": step_id,
-                "username": username or ctx.actor.username,
-                "action": action,
-            }
+            history_record(ctx.job, step_id, action, username or ctx.actor.username, date or ctx.now_text)
         )
 
     def _event(
         self, ctx: Context, name: str, step_id: str | None, *, username: str | None = None, **extra: Any
     ) -> None:
-        event: dict[str, Any] = {"type": name, "jobId": ctx.job.job_id}
-        if step_id is not None:
-            event["stepId"] = step_id
-        event.update({"date": ctx.now_text, "username": username or ctx.actor.username, **extra})
-        ctx.events.append(event)
+        ctx.events.append(event_record(ctx.job, name, step_id, username or ctx.actor.username, ctx.now_text, **extra))
 
 
 def _response(step_id: str, status: str, text: str) -> dict[str, Any]:
     return {"stepId": step_id, "status": status, "statusDescription": text}
-
-
-def _not_found(job_id: str) -> RequestError:
-    return RequestError("JobNotFound", f"The job {job_id!r} does not exist.", [f"jobId: {job_id}"])
 
 
 def _next_hold_id(job: Job) -> str:
@@ -821,17 +826,13 @@ def _next_hold_id(job: Job) -> str:
     return f"H{n}"
 
 
-def _actor_log(actor: Actor) -> dict[str, Any]:
-    return {"username": actor.username, "groups": sorted(actor.groups), "privileges": sorted(actor.privileges)}
-
-
 def _creation_log(
     job: Job, wf: Workflow, now: datetime | None, document: dict[str, Any] | None, actor: Actor = SYSTEM
 ) -> dict[str, Any]:
     """The action-log entry that starts a job's log: enough to create the job again on replay."""
     return {
         "jobId": job.job_id,
-        "actor": _actor_log(actor),
+        "actor": actor_log(actor),
         "action": "Create",
         "body": {"workflow": wf.id, "workflowVersion": wf.version, "document": document},
         "now": format_datetime(now) if now is not None else None,

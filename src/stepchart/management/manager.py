@@ -31,10 +31,11 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
+from ..engine.inputs import as_actor, as_now
+from ..engine.records import event_record, history_record
 from ..errors import DefinitionError, RequestError
-from ..model import SYSTEM, Actor, Job, Request, Workflow
-from ..model.times import format_datetime, parse_datetime
-from ..rules.context import Context
+from ..model import Actor, Job, Request, Workflow
+from ..model.times import format_datetime
 from ..stores import JobFilter, ManagedStore, StoreError, StoreTransaction
 
 if TYPE_CHECKING:
@@ -46,35 +47,13 @@ __all__ = ["JobManagement"]
 Change = Callable[[Job, Actor, datetime], dict[str, Any]]
 
 
-def _actor(actor: Actor | str | None) -> Actor:
-    if actor is None or actor == "system":
-        return SYSTEM
-    return Actor(actor) if isinstance(actor, str) else actor
-
-
-def _now(now: datetime | str) -> datetime:
-    if isinstance(now, str):
-        return parse_datetime(now)
-    if now.tzinfo is None:
-        raise ValueError("now must carry a time zone")
-    return now
-
-
 def _event(job: Job, name: str, actor: Actor, now: datetime, **extra: Any) -> dict[str, Any]:
     """An R24-shaped event of the whole job (no step)."""
-    return {"type": name, "jobId": job.job_id, "date": format_datetime(now), "username": actor.username, **extra}
+    return event_record(job, name, None, actor.username, format_datetime(now), **extra)
 
 
 def _history(job: Job, action: str, actor: Actor, now: datetime) -> None:
-    job.history.append(
-        {
-            "date": format_datetime(now),
-            "jobId": job.job_id,
-            "stepId": None,
-            "username": actor.username,
-            "action": action,
-        }
-    )
+    job.history.append(history_record(job, None, action, actor.username, format_datetime(now)))
 
 
 class JobManagement:
@@ -109,14 +88,14 @@ class JobManagement:
         store = eng.store
         if not isinstance(store, ManagedStore):
             return []
-        for wf in list(eng._versions.values()):
+        for wf in eng.known_versions():
             store.save_workflow(wf.id, wf.version, wf.source)
         from ..load.workflows import load_workflow
 
         problems: list[str] = []
         newest_stored: dict[str, Workflow] = {}
         for wid, version, source in store.stored_workflows():
-            if (wid, version) in eng._versions:
+            if eng.workflow(wid, version) is not None:
                 continue
             try:
                 wf = load_workflow(source, eng.step_types, file=f"<stored workflow {wid} version {version}>")
@@ -126,13 +105,14 @@ class JobManagement:
             if wf.version != version:
                 problems.append(f"stored workflow {wid} version {version} hashes to {wf.version}; not loaded")
                 continue
-            eng._versions[(wid, version)] = wf
+            eng.register_version(wf)
             newest_stored[wid] = wf
-        for wid, wf in newest_stored.items():
-            eng.workflows.setdefault(wid, wf)
+        for wf in newest_stored.values():
+            if eng.workflow(wf.id) is None:
+                eng.register_version(wf, newest=True)
 
         def lookup(workflow_id: str, version: str) -> Mapping[str, Any] | None:
-            found = eng._versions.get((workflow_id, version))
+            found = eng.workflow(workflow_id, version)
             return found.source if found is not None else None
 
         store.bind_workflows(lookup)
@@ -141,7 +121,7 @@ class JobManagement:
     def workflow_versions(self, workflow_id: str) -> list[str]:
         """Every loaded version of a workflow, oldest first; the newest is the one new jobs get."""
         eng = self._engine()
-        return [v for (w, v) in eng._versions if w == workflow_id]
+        return [wf.version for wf in eng.known_versions() if wf.id == workflow_id]
 
     # -- finding jobs -------------------------------------------------------------------------
     def search_jobs(
@@ -300,7 +280,7 @@ class JobManagement:
         from ..engine.core import ActionResult
 
         eng = self._engine()
-        who, at = _actor(actor), _now(now)
+        who, at = as_actor(actor), as_now(now)
         with eng.store.transaction(job_id) as tx:
             job = tx.job
             if job is None:
@@ -312,7 +292,7 @@ class JobManagement:
                 if prior is not None:
                     return ActionResult(200, prior["response"], [])
             try:
-                eng._request_checks(Context(eng, job, eng._workflow_for(job), who, Request(action), at))
+                eng.check_request(eng.context(job, who, Request(action), at))
                 response = change(job, who, at)
             except RequestError as exc:
                 return ActionResult(400, exc.body())
@@ -350,7 +330,7 @@ class JobManagement:
         each is refreshed as one request of its own, logged like any other.
         """
         eng = self._engine()
-        at = _now(now)
+        at = as_now(now)
         return [(jid, eng.refresh(jid, at)) for jid in self._managed_store().due_jobs(at, limit)]
 
     # -- the events feed and the log -----------------------------------------------------------

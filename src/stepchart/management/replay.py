@@ -166,7 +166,7 @@ def _run_entry(
         if body.get("document") is not None:
             clone.load_job(body["document"], now=now, workflow=wf)
         else:
-            clone._start(Job(jid, wf.id, wf.version), wf, parse_datetime(now), actor, new=True)
+            clone.start_job(Job(jid, wf.id, wf.version), wf, parse_datetime(now), actor)
         return None
     if action in ACTION_TYPES:
         return clone.act(jid, body, actor, now)
