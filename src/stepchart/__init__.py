@@ -14,7 +14,8 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .engine.core import ActionResult, Engine, Execution, RuleCheck
+    from .bootstrap import Engine
+    from .engine.core import ActionResult, Execution, RuleCheck
     from .errors import DefinitionError, Problem, RequestError
     from .io.files import data_dir
     from .model import SYSTEM, Actor
@@ -39,7 +40,7 @@ __version__ = "0.1.0"
 
 _HOME = {
     "ActionResult": ".engine.core",
-    "Engine": ".engine.core",
+    "Engine": ".bootstrap",
     "Execution": ".engine.core",
     "RuleCheck": ".engine.core",
     "DefinitionError": ".errors",

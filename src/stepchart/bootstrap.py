@@ -8,7 +8,7 @@ from typing import Any
 from .engine.core import Engine
 from .stores import ManagedStore, open_store
 
-__all__ = ["open_engine"]
+__all__ = ["Engine", "open_engine"]
 
 
 def open_engine(store: str | Path | ManagedStore | None = None, **engine_options: Any) -> Engine:
