@@ -48,8 +48,8 @@ def walk_files(
     """The one folder walker: every file to read under ``paths``, and the paths that do not exist.
 
     A file named directly is always taken, whatever its suffix. A folder gives its files
-    with one of ``suffixes``, in name order, files of a folder before its subfolders,
-    hidden files and folders (``.name``) skipped; ``recursive=False`` reads one level.
+    with one of ``suffixes`` in path order (as ``sorted(folder.rglob("*"))``), hidden
+    files and folders (``.name``) skipped; ``recursive=False`` reads one level.
     A file reached twice (named twice, or named and inside a named folder) comes once.
     """
     found: list[Found] = []
@@ -62,27 +62,24 @@ def walk_files(
             seen.add(key)
             found.append(Found(path, named))
 
-    def scan(folder: Path) -> None:
-        files: list[Path] = []
-        dirs: list[Path] = []
+    def scan(folder: Path, into: list[Path]) -> None:
         with os.scandir(folder) as it:
             for entry in it:
                 if entry.name.startswith("."):
                     continue
                 if entry.is_dir():
-                    dirs.append(Path(entry.path))
+                    if recursive:
+                        scan(Path(entry.path), into)
                 elif entry.name.endswith(suffixes) and entry.is_file():
-                    files.append(Path(entry.path))
-        for f in sorted(files):
-            take(f, False)
-        if recursive:
-            for d in sorted(dirs):
-                scan(d)
+                    into.append(Path(entry.path))
 
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            scan(p)
+            inside: list[Path] = []
+            scan(p, inside)
+            for f in sorted(inside, key=str):
+                take(f, False)
         elif p.exists():
             take(p, True)
         else:
