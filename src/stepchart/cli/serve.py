@@ -1,6 +1,8 @@
 """``stepchart serve`` and ``stepchart users``: the HTTP service from the command line.
 
-Registered by :mod:`stepchart.cli` through ``register(subparsers)``. Everything heavy
+Registered by :mod:`stepchart.cli` through ``register(subparsers)``. A ``--workflow``
+folder gives the YAML documents below it whose top level is a workflow
+(:func:`.options.workflow_files`). Everything heavy
 (Starlette, uvicorn, the stores, the engine) is imported inside the command functions,
 so ``stepchart --help`` stays as fast as before.
 """
@@ -11,6 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 from typing import Any
+
+from .options import add_definitions, add_store, add_workflows, store_url, workflow_files
 
 __all__ = ["register"]
 
@@ -31,7 +35,8 @@ def register(sub: Any) -> None:
     )
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     s.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks a free one)")
-    s.add_argument(
+    add_store(
+        s,
         "--database",
         "--store",
         dest="database",
@@ -40,15 +45,8 @@ def register(sub: Any) -> None:
         help="job store: a SQLite path (default ./stepchart.db), sqlite:///path, postgresql://..., or memory:",
     )
     s.add_argument("--users", default=None, metavar="FILE", help="users file (default ./stepchart-users.yaml)")
-    s.add_argument(
-        "--workflow",
-        dest="workflows",
-        action="append",
-        metavar="PATH",
-        help="workflow file or folder to load (repeatable; default: the shipped examples)",
-    )
-    s.add_argument("--charts", action="append", metavar="DIR", help="lifecycle chart folder (default: shipped)")
-    s.add_argument("--rules", action="append", metavar="DIR", help="rules folder (default: shipped)")
+    add_workflows(s, "--workflow", help="workflow file or folder to load (repeatable; default: the shipped examples)")
+    add_definitions(s)
     s.add_argument(
         "--sweep-interval",
         type=float,
@@ -133,16 +131,6 @@ def _cmd_users_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _workflow_files(paths: list[str]) -> list[Path]:
-    out: list[Path] = []
-    for p in map(Path, paths):
-        if p.is_dir():
-            out.extend(sorted([*p.glob("*.yaml"), *p.glob("*.yml")]))
-        else:
-            out.append(p)
-    return out
-
-
 def _describe_store(target: str) -> str:
     if target.startswith(("postgresql://", "postgres://")):
         from urllib.parse import urlsplit
@@ -174,16 +162,17 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from ..http.app import DEFAULT_MAX_BODY, create_app
     from ..http.auth import UserDirectory, UsersFileError
     from ..io.files import data_dir
-    from ..stores import DEFAULT_STORE, StoreError
+    from ..stores import StoreError
 
-    target = args.database or DEFAULT_STORE
+    target = store_url(args.database, environment=False)
     users_path = _users_path(args)
     try:
         users = UserDirectory.from_file(users_path)
     except UsersFileError as exc:
         print(f"stepchart serve: {exc}", file=sys.stderr)
         return 1
-    workflows = _workflow_files(args.workflows or [str(data_dir("examples"))])
+    # a file or folder that does not exist is reported by the loader, with the others in order
+    workflows = workflow_files(args.workflows or [str(data_dir("examples"))], missing="keep")
     try:
         engine = open_engine(target, charts=args.charts, rules=args.rules, workflows=workflows)
     except DefinitionError as exc:

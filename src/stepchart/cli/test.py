@@ -4,6 +4,9 @@ Text (the default) lists failures (every scenario with ``-v``), then the coverag
 with ``--coverage``, and always ends with the line ``N passed, N failed``. ``--format
 json`` prints one JSON document instead; ``--junit-xml FILE`` writes a JUnit report
 beside either. A long run shows a progress line on a terminal, none when piped.
+
+This module holds the whole command: its options (:func:`register`) and its run
+(:func:`run_tests`). It imports the engine only when the command runs.
 """
 
 from __future__ import annotations
@@ -11,17 +14,39 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from ..engine.core import Engine
-from ..errors import DefinitionError
-from ..tools.scenarios import ScenarioResult, discover, load_file, run_scenario
+from .options import add_color, add_definitions, definitions_engine
 
-__all__ = ["run_tests"]
+if TYPE_CHECKING:
+    from ..tools.scenarios import ScenarioResult
+
+__all__ = ["register", "run_tests"]
+
+
+def register(sub: Any) -> None:
+    """Add ``test`` to the ``stepchart`` parser's subcommands."""
+    t = sub.add_parser("test", help="run scenario files (SPEC 6.3)", description="Run scenario files or folders.")
+    t.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
+    add_definitions(t)
+    t.add_argument("-k", dest="keyword", metavar="TEXT", help="run only scenarios whose name contains TEXT")
+    t.add_argument("-v", "--verbose", action="store_true", help="list every scenario, not only failures")
+    t.add_argument(
+        "--coverage",
+        action="store_true",
+        help="report the transitions, rules (pass and fail) and paths exercised, and those never",
+    )
+    t.add_argument("--junit-xml", metavar="FILE", help="also write a JUnit XML report")
+    t.add_argument("--format", choices=("text", "json"), default="text")
+    add_color(t, help=None)
+    t.set_defaults(handler=run_tests)
 
 
 def run_tests(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    """Run the scenarios of ``args.paths`` and report them; the exit code: 0 all passed, 1 failed, 2 usage."""
+    from ..errors import DefinitionError
     from ..tools.reporting import JUnitCase, Progress, Style, dump_json, write_junit
+    from ..tools.scenarios import ScenarioResult, discover, load_file, run_scenario
 
     out = out or sys.stdout
     fmt = getattr(args, "format", "text") or "text"
@@ -32,7 +57,7 @@ def run_tests(args: argparse.Namespace, out: TextIO | None = None) -> int:
             print(f"stepchart test: no such file or folder: {m}", file=sys.stderr)
         return 2
     try:
-        base = Engine(args.charts, args.rules)
+        base = definitions_engine(args)
     except DefinitionError as exc:
         print(str(exc), file=sys.stderr)
         return 1

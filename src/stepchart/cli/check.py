@@ -1,0 +1,93 @@
+"""``stepchart check``: lint workflows, lifecycle charts, rules and scenarios; exit 1 on an error."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from .options import add_color, add_definitions
+from .output import err, problem_text
+
+__all__ = ["register"]
+
+
+def register(sub: Any) -> None:
+    """Add ``check`` to the ``stepchart`` parser's subcommands."""
+    c = sub.add_parser(
+        "check", help="lint workflows, lifecycle charts, rules and scenarios",
+        description="Check files and folders: every load error, then semantic findings "
+        "(unreachable steps, automatic loops, unused answers, impossible paths, unhandled events, "
+        "rules that can never pass). Exit 1 when an error is found (or a warning, with --strict).",
+    )  # fmt: skip
+    add_color(c)
+    c.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (folders: every *.yaml, *.yml)")
+    c.add_argument("--format", choices=("text", "json"), default="text")
+    add_definitions(
+        c,
+        charts_help="charts the workflows use besides the checked ones (default: shipped)",
+        rules_help="rules the charts are checked against (default: the checked rules files, else shipped)",
+    )
+    c.add_argument("--strict", action="store_true", help="warnings count as problems (exit 1)")
+    c.add_argument("--codes", action="store_true", help="print the table of finding codes and exit")
+    c.set_defaults(handler=_cmd_check)
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from ..tools.reporting import Style, dump_json
+
+    out = sys.stdout
+    if args.codes:
+        from ..tools.lint import CODES
+
+        if args.format == "json":
+            dump_json([{"code": k, "severity": s, "meaning": m} for k, (s, m) in CODES.items()], out)
+        else:
+            width = max(len(k) for k in CODES)
+            for k, (s, m) in CODES.items():
+                print(f"{k.ljust(width)}  {s:<7}  {m}", file=out)
+        return 0
+    if not args.paths:
+        err("stepchart check: give files or folders to check (or --codes)")
+        return 2
+    from ..tools.lint import check_paths
+
+    try:
+        result = check_paths(args.paths, charts=args.charts, rules=args.rules)
+    except FileNotFoundError as exc:
+        err(f"stepchart check: no such file or folder: {exc}")
+        return 2
+    failing = result.errors + (result.warnings if args.strict else 0)
+    if args.format == "json":
+        dump_json(result.to_dict(), out)
+        return 1 if failing else 0
+    style = Style.for_stream(out, args.color)
+    for p in result.problems:
+        print(problem_text(p, style), file=out)
+    checked = [f for f in result.files if not f.skipped]
+    kinds: dict[str, int] = {}
+    for f in checked:
+        kinds[f.kind] = kinds.get(f.kind, 0) + 1
+    what = ", ".join(_count(n, k) for k, n in sorted(kinds.items()))
+    skipped = len(result.files) - len(checked)
+    tail = f"; {skipped} other file{'s' if skipped != 1 else ''} skipped" if skipped else ""
+    e, w = result.errors, result.warnings
+    summary = (
+        f"{e} error{'s' if e != 1 else ''}, {w} warning{'s' if w != 1 else ''} in {len(checked)} "
+        f"file{'s' if len(checked) != 1 else ''} ({what or 'none'}){tail}"
+    )
+    print(style.verdict(not failing, summary), file=out)
+    return 1 if failing else 0
+
+
+def _count(n: int, kind: str) -> str:
+    one, many = {
+        "chart": ("chart", "charts"),
+        "rules": ("rules file", "rules files"),
+        "scenario": ("scenario file", "scenario files"),
+        "workflow": ("workflow", "workflows"),
+        "job": ("job document", "job documents"),
+        "invalid": ("invalid file", "invalid files"),
+        "unknown": ("unknown file", "unknown files"),
+    }.get(kind, (kind, kind))
+    return f"{n} {one if n == 1 else many}"

@@ -1,0 +1,64 @@
+"""``stepchart validate``: check jobAction payloads offline against the contract; exit 1 if any is invalid."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from .options import add_color
+from .output import err
+
+__all__ = ["register"]
+
+
+def register(sub: Any) -> None:
+    """Add ``validate`` to the ``stepchart`` parser's subcommands."""
+    v = sub.add_parser(
+        "validate", help="validate jobAction payloads offline",
+        description="Check payloads against the jobAction contract (strict JSON, the shipped schema, R10's "
+        "date-time). Folders: every *.json, *.jsonl, *.ndjson. Valid payloads are not listed; exit 1 if any "
+        "is invalid.",
+    )  # fmt: skip
+    add_color(v)
+    v.add_argument("paths", nargs="+", metavar="PAYLOAD", help="files, folders, or - for standard input")
+    v.add_argument("--jsonl", action="store_true", help="every input is JSON Lines: one payload a line")
+    v.add_argument("--format", choices=("text", "json"), default="text")
+    v.add_argument("-q", "--quiet", action="store_true", help="no summary line")
+    v.set_defaults(handler=_cmd_validate)
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from ..tools.reporting import Progress, Style, dump_json
+    from ..tools.validate import Payload, ValidationRun, expand_inputs, iter_payloads, validate_one
+
+    files, missing = expand_inputs(args.paths)
+    if missing:
+        for m in missing:
+            err(f"stepchart validate: no such file or folder: {m}")
+        return 2
+    if args.paths.count("-") > 1:
+        err("stepchart validate: - (standard input) can be given once")
+        return 2
+    out = sys.stdout
+    style = Style.for_stream(out, args.color) if args.format == "text" else Style(False)
+    run = ValidationRun()
+    total = None if args.jsonl or any(f == "-" or f.endswith((".jsonl", ".ndjson")) for f in files) else len(files)
+    with Progress(total, "payloads", sys.stderr) as progress:
+        for item in iter_payloads(files, jsonl=args.jsonl):
+            problems = validate_one(item) if isinstance(item, Payload) else [item]
+            run.add(problems)
+            progress.advance()
+            if args.format == "text" and problems:
+                progress.close()
+                for p in problems:
+                    where = style.bold(f"{p.source}:{p.line}:{p.column}:")
+                    print(f"{where} {style.cyan(p.path)}: {p.message}", file=out)
+    if args.format == "json":
+        dump_json(run.to_dict(), out, pretty=None)  # thousands of errors: compact unless on a terminal
+    elif not args.quiet:
+        summary = (
+            f"{run.checked} payload{'s' if run.checked != 1 else ''} checked: {run.valid} valid, {run.invalid} invalid"
+        )
+        print(style.verdict(run.invalid == 0, summary), file=out)
+    return 1 if run.invalid else 0
