@@ -73,10 +73,15 @@ def discover(paths: Sequence[str | Path]) -> tuple[list[Path], list[str]]:
     A file named directly is always taken; in a folder (read by
     :func:`stepchart.io.files.walk_files`: path order, hidden files and folders skipped),
     only ``.yaml``/``.yml`` files whose top level has ``do:`` or ``scenarios:`` (the
-    rest, workflows and charts, are passed over).
+    rest, workflows and charts, are passed over). Each path is read on its own, in order.
     """
-    found, missing = walk_files(paths, YAML_SUFFIXES)
-    return [f.path for f in found if f.named or _is_scenario_file(f.path)], missing
+    files: list[Path] = []
+    missing: list[str] = []
+    for raw in paths:  # one path at a time: a file named again (or named and in a folder) runs again
+        found, gone = walk_files([raw], YAML_SUFFIXES)
+        files.extend(f.path for f in found if f.named or _is_scenario_file(f.path))
+        missing.extend(gone)
+    return files, missing
 
 
 def load_file(path: Path) -> list[Scenario] | ScenarioResult:
