@@ -48,13 +48,15 @@ def walk_files(
     """The one folder walker: every file to read under ``paths``, and the paths that do not exist.
 
     A file named directly is always taken, whatever its suffix. A folder gives its files
-    with one of ``suffixes`` in path order (as ``sorted(folder.rglob("*"))``), hidden
-    files and folders (``.name``) skipped; ``recursive=False`` reads one level.
+    with one of ``suffixes`` in path order (as ``sorted(folder.rglob("*"))``: paths compare
+    part by part), hidden files and folders (``.name``) skipped; ``recursive=False`` reads
+    one level. Linked folders are followed, each real folder once, so a link cycle ends.
     A file reached twice (named twice, or named and inside a named folder) comes once.
     """
     found: list[Found] = []
     missing: list[str] = []
     seen: set[str] = set()
+    scanned: set[str] = set()
 
     def take(path: Path, named: bool) -> None:
         key = os.path.realpath(path)
@@ -63,22 +65,27 @@ def walk_files(
             found.append(Found(path, named))
 
     def scan(folder: Path, into: list[Path]) -> None:
+        real = os.path.realpath(folder)
+        if real in scanned:
+            return
+        scanned.add(real)
         with os.scandir(folder) as it:
-            for entry in it:
-                if entry.name.startswith("."):
-                    continue
-                if entry.is_dir():
-                    if recursive:
-                        scan(Path(entry.path), into)
-                elif entry.name.endswith(suffixes) and entry.is_file():
-                    into.append(Path(entry.path))
+            entries = sorted(it, key=lambda e: e.name)  # which link to a folder counts is not left to chance
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir():
+                if recursive:
+                    scan(Path(entry.path), into)
+            elif entry.name.endswith(suffixes) and entry.is_file():
+                into.append(Path(entry.path))
 
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
             inside: list[Path] = []
             scan(p, inside)
-            for f in sorted(inside, key=str):
+            for f in sorted(inside):
                 take(f, False)
         elif p.exists():
             take(p, True)

@@ -1,7 +1,7 @@
 """The shipped JSON Schemas and the checks made with them.
 
 Every schema is draft-07 and loaded once. The ``date-time`` format is our own
-(:func:`stepchart.timeutil.is_datetime`), registered with the format checker, so the
+(:func:`stepchart.model.times.is_datetime`), registered with the format checker, so the
 payload, job and scenario checks accept exactly SPEC R10's date-times.
 
 A jobAction body is judged first by jsonschema-rs (:func:`payload_is_valid`, well under

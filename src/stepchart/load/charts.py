@@ -12,15 +12,17 @@ from statemachine.exceptions import StateMachineError
 from statemachine.io.class_factory import create_machine_class_from_definition
 
 from ..errors import DefinitionError, Problem
+from ..io.files import YAML_SUFFIXES, walk_files
 from ..io.schemas import check_document
 from ..io.yamldoc import Document, parse_yaml, read_yaml_file
 from ..model import ChartState, ChartTransition, StepType
 from ..model.definitions import STEP_GUARDS
+from ..vocabulary import LIFECYCLE_EVENTS
 
 __all__ = ["EVENTS", "GUARDS", "definition", "load_chart", "load_chart_dir", "parse_chart"]
 
-EVENTS = ("run", "stop", "finish", "respond", "complete", "fail")
-"""The operations the engine sends to a lifecycle: a closed set."""
+EVENTS = LIFECYCLE_EVENTS
+"""The operations the engine sends to a lifecycle: a closed set (``vocabulary.LIFECYCLE_EVENTS``)."""
 
 GUARDS = STEP_GUARDS
 """Named guards a chart transition may use: facts of the step definition."""
@@ -35,7 +37,7 @@ _RESERVED = (
     set(dir(StateChart))
     | set(dir(type(StateChart)))
     | _MACHINE_NAMES
-    | set(EVENTS)  # state and event ids share the class namespace (DESIGN section 3)
+    | set(EVENTS)  # state and event ids share the class namespace of a python-statemachine machine
     | {"state", "step", "slot"}
     | set(keyword.kwlist)
 )
@@ -214,14 +216,16 @@ def load_chart_text(text: str, file: str = "<string>") -> StepType:
 def load_chart_dir(*dirs: str | Path) -> dict[str, StepType]:
     """Every ``*.yaml``/``*.yml`` chart of the folders (or files); a later one may add types, never redefine one.
 
-    A path that is not a folder is read as a chart file, so a missing one is a located
-    ``DefinitionError`` (``unreadable``) as in :func:`stepchart.rules.load_rules`.
+    A folder is read one level deep by :func:`stepchart.io.files.walk_files` (name order,
+    hidden files skipped). A path that is not a folder is read as a chart file, so a
+    missing one is a located ``DefinitionError`` (``unreadable``) as in
+    :func:`stepchart.rules.load_rules`.
     """
     types: dict[str, StepType] = {}
     problems: list[Problem] = []
     for d in dirs:
-        p = Path(d)
-        files = sorted(f for f in p.iterdir() if f.suffix in (".yaml", ".yml") and f.is_file()) if p.is_dir() else [p]
+        found, missing = walk_files([d], YAML_SUFFIXES, recursive=False)
+        files = [f.path for f in found] + [Path(m) for m in missing]
         for f in files:
             try:
                 st = load_chart(f)

@@ -10,15 +10,17 @@ from ..io.schemas import check_document
 from ..io.yamldoc import Document
 from ..model import CurrentStep, Hold, Job, StepDef, StepType, Workflow
 from ..model.times import format_datetime, parse_datetime
-from .workflows import as_text
+from ..vocabulary import AssignmentType
+from .workflows import ASSIGNEE_TYPES, as_text
 
 __all__ = ["initial_assignment", "parse_job"]
 
 
-def initial_assignment(step: StepDef) -> tuple[str, str | None]:
+def initial_assignment(step: StepDef) -> tuple[AssignmentType, str | None]:
     """A step's own assignment, or Unassigned (R9a)."""
-    if step.assigned_type in ("User", "Group"):
-        return step.assigned_type, step.assigned_to
+    for kind in ASSIGNEE_TYPES:
+        if step.assigned_type == kind:
+            return kind, step.assigned_to
     return "Unassigned", None
 
 
@@ -85,9 +87,9 @@ def parse_job(
             )
             continue
         if "assignedType" in c or "assignedTo" in c:
-            kind = c.get("assignedType", "Unassigned")
+            kind: AssignmentType = c.get("assignedType", "Unassigned")
             to = c.get("assignedTo")
-            if kind in ("User", "Group") and not to:
+            if kind in ASSIGNEE_TYPES and not to:
                 problems.append(
                     doc.problem((*at, "assignedType"), "missing-assignee", f"assignedType {kind} needs assignedTo")
                 )

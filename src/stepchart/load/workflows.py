@@ -6,14 +6,18 @@ import hashlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from ..errors import DefinitionError, Problem
 from ..io.schemas import check_document
 from ..io.yamldoc import Document, as_document
 from ..model import PathDef, StepDef, StepType, Workflow
+from ..vocabulary import ASSIGNMENT_TYPES, AssignmentType
 
-__all__ = ["as_text", "load_workflow", "parse_workflow", "workflow_version"]
+__all__ = ["ASSIGNEE_TYPES", "as_text", "load_workflow", "parse_workflow", "workflow_version"]
+
+ASSIGNEE_TYPES: Final[tuple[AssignmentType, ...]] = tuple(t for t in ASSIGNMENT_TYPES if t != "Unassigned")
+"""The assignment types that name an assignee in ``assignedTo`` (User, Group)."""
 
 
 def as_text(value: Any) -> str:
@@ -124,9 +128,9 @@ def parse_workflow(doc: Document, step_types: Mapping[str, StepType]) -> Workflo
 
 def _assignment_problems(doc: Document, at: tuple[str | int, ...], node: Mapping[str, Any]) -> list[Problem]:
     kind, to = node.get("assignedType"), node.get("assignedTo")
-    if kind in ("User", "Group") and not to:
+    if kind in ASSIGNEE_TYPES and not to:
         return [doc.problem((*at, "assignedType"), "missing-assignee", f"assignedType {kind} needs assignedTo")]
-    if to is not None and kind in (None, "Unassigned"):
+    if to is not None and kind not in ASSIGNEE_TYPES:  # no type, or Unassigned (the schema allows no other)
         return [
             doc.problem((*at, "assignedTo"), "assignee-without-type", "assignedTo needs assignedType User or Group")
         ]

@@ -13,11 +13,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..engine.core import ActionResult, Engine
+from ..bootstrap import Engine, open_engine
+from ..engine.core import ActionResult
 from ..errors import DefinitionError
 from ..io.files import data_dir
 from ..model import SYSTEM, Actor, CurrentStep
 from ..model.times import format_datetime, parse_datetime
+from ..stores import StoreError
 
 __all__ = ["run_demo", "walk"]
 
@@ -82,20 +84,13 @@ def run_demo(args: argparse.Namespace, out: TextIO | None = None) -> int:
     files = [Path(p) for p in args.workflows] or sorted(data_dir("examples").glob("*.yaml"))
     try:
         parse_datetime(args.now)
-        if args.database == "memory:":
-            engine = Engine()
-            workflows = [engine.add_workflow(f) for f in files]
-        else:
-            from ..bootstrap import open_engine
-            from ..stores import StoreError
-
-            try:
-                engine = open_engine(args.database)
-            except StoreError as exc:
-                print(f"stepchart demo: {exc}", file=sys.stderr)
-                return 1
-            workflows = [engine.add_workflow(f) for f in files]
-            engine.sync_workflows()
+        try:
+            engine = open_engine(args.database)
+        except StoreError as exc:
+            print(f"stepchart demo: {exc}", file=sys.stderr)
+            return 1
+        workflows = [engine.add_workflow(f) for f in files]
+        engine.sync_workflows()
     except DefinitionError as exc:
         print(str(exc), file=sys.stderr)
         return 1

@@ -15,6 +15,7 @@ import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ..load.workflows import ASSIGNEE_TYPES
 from ..model import ChartTransition, Job, PathDef, StepDef, StepType, Workflow
 
 __all__ = [
@@ -74,7 +75,7 @@ def job_view(job: Job, workflow: Workflow, step_types: Mapping[str, StepType], *
 
 
 def _assignment(kind: str | None, to: str | None) -> str:
-    if kind in ("User", "Group") and to:
+    if kind in ASSIGNEE_TYPES and to:
         return f"{kind} {to}"
     return "Unassigned" if kind == "Unassigned" else ""
 

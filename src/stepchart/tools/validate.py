@@ -1,11 +1,11 @@
 """``stepchart validate``: offline jobAction payload validation, with the engine's own verdict.
 
-A payload is valid exactly when :func:`stepchart.payload.validate_payload` accepts it,
-and is checked the same way: strict JSON (:func:`stepchart.payload.parse_json_strict`:
+A payload is valid exactly when :func:`stepchart.engine.payload.validate_payload` accepts
+it, and is checked the same way: strict JSON (:func:`stepchart.io.jsontext.parse_json_strict`:
 no ``NaN``, no duplicate keys), then the shipped payload schema with SPEC R10's
-date-time (:func:`stepchart.schemacheck.payload_is_valid`, through jsonschema-rs). Only
+date-time (:func:`stepchart.io.schemas.payload_is_valid`, through jsonschema-rs). Only
 an invalid payload is worded, by jsonschema as the engine's 400 details are
-(:func:`stepchart.schemacheck.payload_violation_items`: same text, same order), so
+(:func:`stepchart.io.schemas.payload_violation_items`: same text, same order), so
 jsonschema is imported only when a payload needs its words; :func:`locate` finds each
 violation's line and column in the JSON text.
 """
@@ -13,6 +13,7 @@ violation's line and column in the JSON text.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from ..errors import format_path
+from ..io.files import JSON_SUFFIXES, walk_files
 from ..io.jsontext import parse_json_strict
 from ..io.schemas import payload_is_valid, payload_violation_items
 
@@ -34,7 +36,7 @@ __all__ = [
 ]
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
-FOLDER_SUFFIXES = (".json", *JSONL_SUFFIXES)
+"""Files of JSON Lines, one payload a line (a folder is searched for these and ``.json``: ``JSON_SUFFIXES``)."""
 
 
 # -- positions in the JSON text -----------------------------------------------------------------------------
@@ -152,40 +154,21 @@ def validate_one(payload: Payload) -> list[PayloadError]:
 def expand_inputs(paths: Sequence[str]) -> tuple[list[str], list[str]]:
     """Files (or ``-``) to read, in order, and the paths that do not exist.
 
-    Folders are searched recursively for ``*.json``, ``*.jsonl`` and ``*.ndjson``
-    (hidden folders skipped), in name order.
+    Folders are searched recursively for ``*.json``, ``*.jsonl`` and ``*.ndjson`` by
+    :func:`stepchart.io.files.walk_files` (path order, hidden files and folders skipped);
+    a file found in a folder is named as the folder was given (``./in`` gives ``./in/a.json``).
     """
-    import os
-
     files: list[str] = []
     missing: list[str] = []
     for raw in paths:
         if raw == "-" or os.path.isfile(raw):
             files.append(raw)
         elif os.path.isdir(raw):
-            files.extend(_walk(raw))
+            found, _ = walk_files([raw], JSON_SUFFIXES)
+            files.extend(os.path.join(raw, str(f.path.relative_to(raw))) for f in found)
         else:
             missing.append(raw)
     return files, missing
-
-
-def _walk(folder: str) -> list[str]:
-    import os
-
-    found: list[str] = []
-    dirs: list[str] = []
-    with os.scandir(folder) as it:
-        for entry in it:
-            if entry.name.startswith("."):
-                continue
-            if entry.is_dir():
-                dirs.append(entry.path)
-            elif entry.name.endswith(FOLDER_SUFFIXES) and entry.is_file():
-                found.append(entry.path)
-    found.sort()
-    for d in sorted(dirs):
-        found.extend(_walk(d))
-    return found
 
 
 def iter_payloads(files: Sequence[str], *, jsonl: bool = False, stdin: Any = None) -> Iterator[Payload | PayloadError]:
