@@ -405,7 +405,8 @@ class _Run:
 
         wf = self.engine.workflow(job.workflow, job.workflow_version) or self.engine.workflow(job.workflow)
         assert wf is not None
-        ctx = Context(self.engine, job, wf, SYSTEM, Request("Expect"), self.now)
+        e = self.engine
+        ctx = Context(job, wf, SYSTEM, Request("Expect"), self.now, step_types=e.step_types, read_job=e.store.get)
         return sum(1 for h in job.holds if ctx.hold_active(h))
 
 
