@@ -194,4 +194,9 @@ def test_operation_log_bodies_are_camel_case(base_engine: Engine) -> None:
     engine.create_job("parcel-edit", "J1", now=NOW)
     assert engine.assign("J1", "edit", "User", "carol", "system", NOW).success
     log = engine.store.log_entries("J1")  # type: ignore[attr-defined]
-    assert log[-1]["body"] == {"operation": "Assign", "stepIds": ["edit"], "assignedType": "User", "assignedTo": "carol"}
+    assert log[-1]["body"] == {
+        "operation": "Assign",
+        "stepIds": ["edit"],
+        "assignedType": "User",
+        "assignedTo": "carol",
+    }

@@ -84,7 +84,13 @@ class _Slot:
 
 
 class _Listener:
-    """Reads the transition the machine chose back into the slot (python-statemachine's listener API)."""
+    """Reads the transition the machine chose back (python-statemachine's listener API).
+
+    One callback, before the machine writes the new state: the engine's admission test
+    may still decline the move (nothing has changed then); once admitted, the move is
+    certain (the compiled charts have no entry or exit actions), so the observer hears
+    of it here too.
+    """
 
     __slots__ = ("slot",)
 
@@ -92,16 +98,13 @@ class _Listener:
         self.slot = slot
 
     def before_transition(self, transition: Any) -> None:
+        slot = self.slot
         move: ChartTransition = getattr(transition, CHART_ATTRIBUTE)
-        admit = self.slot.admit
-        if admit is not None and not admit(move):
+        if slot.admit is not None and not slot.admit(move):
             raise _Declined
-        self.slot.chosen = move
-
-    def after_transition(self, transition: Any, source: Any) -> None:
-        observe = self.slot.observe
-        if observe is not None:
-            observe(getattr(transition, CHART_ATTRIBUTE), source.id)
+        slot.chosen = move
+        if slot.observe is not None:
+            slot.observe(move, transition.source.id)
 
 
 class Lifecycle:
