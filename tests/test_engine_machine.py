@@ -200,3 +200,53 @@ def test_operation_log_bodies_are_camel_case(base_engine: Engine) -> None:
         "assignedType": "User",
         "assignedTo": "carol",
     }
+
+
+def test_every_action_has_one_handler_by_name() -> None:
+    from stepchart.engine.actions import ACTION_TABLE
+    from stepchart.engine.dispatch import JOB_ACTION_HANDLERS, OPERATION_HANDLERS
+    from stepchart.vocabulary import ACTION_TYPES, OPERATIONS
+
+    assert tuple(JOB_ACTION_HANDLERS) == ACTION_TYPES
+    assert tuple(OPERATION_HANDLERS) == OPERATIONS
+    assert all(ACTION_TABLE[name].kind == "jobAction" for name in JOB_ACTION_HANDLERS)
+    assert all(ACTION_TABLE[name].kind == "operation" for name in OPERATION_HANDLERS)
+
+
+def test_a_context_needs_no_engine_and_traces_facts_and_rules(base_engine: Engine) -> None:
+    """What a rule sees: step types, a job reader, and a tracer; the rules report to it."""
+    from stepchart.model import Job, Request
+    from stepchart.model.times import parse_datetime
+    from stepchart.rules.context import Context
+
+    engine = base_engine.spawn()
+    engine.add_workflow(ROOT / "examples" / "parcel-edit.yaml")
+    engine.create_job("parcel-edit", "J1", now=NOW)
+    job = engine.store.get("J1")
+    assert job is not None
+    seen: list[tuple[str, Any]] = []
+
+    class Spy(Tracer):
+        def fact_read(self, name: str, argument: Any, value: bool) -> None:
+            seen.append(("fact", name))
+
+        def rule_checked(self, rule: Any, action: str, step_id: str | None, passed: bool) -> None:
+            seen.append(("rule", (rule.name, action, step_id, passed)))
+
+    others: dict[str, Job] = {}
+    ctx = Context(
+        job,
+        engine.workflow_for(job),
+        Actor.of("bob"),
+        Request("Run", ["edit"]),
+        parse_datetime(NOW),
+        step_types=engine.step_types,
+        read_job=others.get,
+        tracer=Spy(),
+    )
+    ctx.set_target("edit")
+    assert not ctx.job_exists("J9") and ctx.chart_accepts(ctx.record, "run")  # type: ignore[arg-type]
+    refused = engine.rules.first_failure(ctx, "step", "Run")
+    assert refused is not None and ("rule", (refused.name, "Run", "edit", False)) in seen
+    assert any(kind == "fact" for kind, _ in seen)
+    assert not hasattr(ctx, "engine") and not hasattr(ctx, "as_system") and not hasattr(ctx, "lifecycle_of")

@@ -328,9 +328,9 @@ JOB_ACTION_HANDLERS: dict[str, Handler] = {
     "Run": _run,
     "Finish": _finish,
     "Stop": _stop,
+    "SetCurrentStep": _set_current,
     "Hold": _hold,
     "ReleaseHold": _release_hold,
-    "SetCurrentStep": _set_current,
     "RefreshStatus": _refresh_status,
 }
 """One handler per jobAction type (``vocabulary.ACTION_TYPES``)."""
