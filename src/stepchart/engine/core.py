@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from ..errors import DefinitionError, Problem, RequestError
 from ..io.yamldoc import Document, as_document
@@ -67,7 +67,7 @@ class Engine:
         for w in workflows:
             self.add_workflow(w)
 
-    def spawn(self, store: JobStore | None = None, *, tracer: Tracer | None = None) -> Engine:
+    def spawn(self, store: JobStore | None = None, *, tracer: Tracer | None = None) -> Self:
         """A new engine sharing this one's compiled charts and rules, with no workflows and its own store.
 
         Charts and rules compile once per process; a scenario run spawns one engine each.
