@@ -32,9 +32,7 @@ def ctx_for(engine: Engine, actor: Actor, action: str = "Run", step: str = "a") 
     engine.create_job("w", "J1", now="2026-01-01T00:00:00Z")
     job = engine.store.get("J1")
     assert job is not None
-    c = Context(
-        engine, job, engine.workflows["w"], actor, Request(action, [step]), parse_datetime("2026-01-02T00:00:00Z")
-    )
+    c = engine.context(job, actor, Request(action, [step]), parse_datetime("2026-01-02T00:00:00Z"))
     c.set_target(step)
     return c
 

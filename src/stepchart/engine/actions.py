@@ -14,7 +14,7 @@ from typing import Final, Literal
 
 from ..vocabulary import ACTIONS
 
-__all__ = ["ACTION_TABLE", "STATUS_TEXT", "Action", "ActionKind", "action", "operation_for"]
+__all__ = ["ACTION_TABLE", "RUN_AND_FINISH_TEXT", "STATUS_TEXT", "Action", "ActionKind", "action", "operation_for"]
 
 ActionKind = Literal["jobAction", "operation", "management"]
 
@@ -98,6 +98,9 @@ STATUS_TEXT: Final[dict[str, str]] = {
     "NoMatchingPaths": "No path from the step matches its return value.",
 }
 """Descriptions of the step statuses the engine itself gives (rules describe their own)."""
+
+RUN_AND_FINISH_TEXT: Final = "The step was run and finished (proceed to next)."
+"""Run's success text when R2 finished the step at once."""
 
 
 def action(name: str) -> Action:

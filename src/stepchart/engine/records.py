@@ -2,11 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from ..model import Actor, Job
+from ..model import SYSTEM, Actor, Job, Request, Workflow
+from ..model.times import format_datetime
 
-__all__ = ["actor_log", "event_record", "history_record"]
+if TYPE_CHECKING:
+    from ..rules.context import Context
+
+__all__ = [
+    "actor_log",
+    "creation_log",
+    "event_record",
+    "history_record",
+    "note_event",
+    "note_history",
+    "operation_body",
+]
+
+_BODY_FIELDS = (
+    ("value", "value"),
+    ("message", "message"),
+    ("assigned_type", "assignedType"),
+    ("assigned_to", "assignedTo"),
+)
+"""The fields of a step operation beside jobAction, as the action log spells them (camelCase)."""
 
 
 def history_record(job: Job, step_id: str | None, action: str, username: str, date: str) -> dict[str, Any]:
@@ -23,6 +44,43 @@ def event_record(job: Job, name: str, step_id: str | None, username: str, date: 
     return event
 
 
+def note_history(
+    ctx: Context, step_id: str | None, action: str, *, date: str | None = None, username: str | None = None
+) -> None:
+    """Append a history record to the job of ``ctx``: by its actor, now, unless told otherwise."""
+    record = history_record(ctx.job, step_id, action, username or ctx.actor.username, date or ctx.now_text)
+    ctx.job.history.append(record)
+
+
+def note_event(ctx: Context, name: str, step_id: str | None, *, username: str | None = None, **extra: Any) -> None:
+    """Add an event to the request of ``ctx``: by its actor, now, unless told otherwise."""
+    ctx.events.append(event_record(ctx.job, name, step_id, username or ctx.actor.username, ctx.now_text, **extra))
+
+
 def actor_log(actor: Actor) -> dict[str, Any]:
     """The actor as the action log keeps it: enough to replay the request."""
     return {"username": actor.username, "groups": sorted(actor.groups), "privileges": sorted(actor.privileges)}
+
+
+def operation_body(req: Request) -> dict[str, Any]:
+    """The action-log body of a step operation beside jobAction (respond, complete, fail, assign)."""
+    body: dict[str, Any] = {"operation": req.action, "stepIds": req.step_ids}
+    for attribute, key in _BODY_FIELDS:
+        v = getattr(req, attribute)
+        if v is not None:
+            body[key] = v
+    return body
+
+
+def creation_log(
+    job: Job, wf: Workflow, now: datetime | None, document: dict[str, Any] | None, actor: Actor = SYSTEM
+) -> dict[str, Any]:
+    """The action-log entry that starts a job's log: enough to create the job again on replay."""
+    return {
+        "jobId": job.job_id,
+        "actor": actor_log(actor),
+        "action": "Create",
+        "body": {"workflow": wf.id, "workflowVersion": wf.version, "document": document},
+        "now": format_datetime(now) if now is not None else None,
+        "response": None,
+    }

@@ -178,7 +178,8 @@ def _run_entry(
     if action == "Fail":
         return clone.fail(jid, step, body.get("message") or "", now=now)
     if action == "Assign":
-        return clone.assign(jid, step, body.get("assigned_type", "Unassigned"), body.get("assigned_to"), actor, now)
+        kind = body.get("assignedType", body.get("assigned_type", "Unassigned"))
+        return clone.assign(jid, step, kind, body.get("assignedTo", body.get("assigned_to")), actor, now)
     if action == "Refresh":
         return clone.refresh(jid, now)
     trusted = Actor(actor.username, actor.groups, actor.privileges | _TRUSTED)

@@ -22,7 +22,8 @@ class Actor:
 
     @property
     def is_system(self) -> bool:
-        return self is SYSTEM or self.username == "system"
+        """True only for :data:`SYSTEM` itself: a user who happens to be named "system" is a user."""
+        return self is SYSTEM
 
 
 SYSTEM = Actor("system")

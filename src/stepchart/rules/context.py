@@ -1,48 +1,69 @@
-"""What a rule can see while one request is checked: the job, the actor, the request, now."""
+"""What a rule can see while one request is checked: the job, the actor, the request, now.
+
+A :class:`Context` is built from the step types, the lifecycle charts' answers (which
+events a step's status accepts) and a job reader, never from the engine: the rules
+depend on nothing above them.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from ..model import SYSTEM, Actor, CurrentStep, Hold, Job, Request, StepDef, StepType, Workflow
+from ..model import Actor, CurrentStep, Hold, Job, Request, StepDef, StepType, Workflow
 from ..model.times import format_datetime, parse_datetime
+from ..trace import Tracer
 
-if TYPE_CHECKING:
-    from ..engine.core import Engine
-    from ..engine.lifecycle import Lifecycle
+__all__ = ["ChartQuery", "Context", "JobReader"]
 
-__all__ = ["Context"]
+JobReader = Callable[[str], Job | None]
+"""``read(job_id)``: another job as stored, or None (dependency holds, ``job.exists``)."""
+
+
+class ChartQuery(Protocol):
+    """What the ``step.accepts`` fact asks of a lifecycle: a compiled lifecycle, or the step type itself."""
+
+    def accepts(self, status: str, event: str, step: StepDef) -> bool: ...
 
 
 class Context:
-    """The facts of one request; rules read it, the dispatcher moves the job in it."""
+    """The facts of one request; rules read it, the dispatcher moves the job in it.
+
+    ``charts`` answers ``step.accepts`` per step type (by default the step types
+    themselves, a model-level answer); ``tracer``, when set, hears every fact read
+    and rule checked.
+    """
 
     def __init__(
         self,
-        engine: Engine,
         job: Job,
         workflow: Workflow,
         actor: Actor,
         request: Request,
         now: datetime,
-        trace: list[tuple[str, Any, bool]] | None = None,
+        *,
+        step_types: Mapping[str, StepType],
+        read_job: JobReader,
+        charts: Mapping[str, ChartQuery] | None = None,
+        tracer: Tracer | None = None,
         now_text: str | None = None,
     ) -> None:
-        self.engine = engine
         self.job = job
         self.workflow = workflow
         self.actor = actor
         self.request = request
         self.now = now
         self.now_text = now_text if now_text is not None else format_datetime(now)
-        self.trace = trace
+        self.tracer = tracer
         self.events: list[dict[str, Any]] = []
         self.step_id = ""
         self.record: CurrentStep | None = None
         self.step_def: StepDef | None = None
+        self._step_types = step_types
+        self._charts: Mapping[str, ChartQuery] = charts if charts is not None else step_types
+        self._read_job = read_job
         self._other_jobs: dict[str, Job | None] = {}
-        self.explain: dict[str, list[Any]] | None = None
 
     # -- targets --------------------------------------------------------------------
     def set_target(self, step_id: str) -> None:
@@ -52,10 +73,7 @@ class Context:
 
     def step_type_of(self, step_id: str) -> StepType | None:
         d = self.workflow.steps.get(step_id)
-        return self.engine.step_types.get(d.type) if d is not None else None
-
-    def lifecycle_of(self, step_id: str) -> Lifecycle:
-        return self.engine.lifecycles[self.workflow.steps[step_id].type]
+        return self._step_types.get(d.type) if d is not None else None
 
     # -- assignment and lifecycle facts ----------------------------------------------
     def is_assignee(self, cs: CurrentStep, actor: Actor | None = None) -> bool:
@@ -72,14 +90,14 @@ class Context:
 
     def chart_accepts(self, cs: CurrentStep, event: str) -> bool:
         d = self.workflow.steps.get(cs.step_id)
-        return d is not None and self.engine.lifecycles[d.type].accepts(cs.status, event, d)
+        return d is not None and self._charts[d.type].accepts(cs.status, event, d)
 
     # -- other jobs, through the store -----------------------------------------------
     def other_job(self, job_id: str) -> Job | None:
         if job_id == self.job.job_id:
             return self.job
         if job_id not in self._other_jobs:
-            self._other_jobs[job_id] = self.engine.store.get(job_id)
+            self._other_jobs[job_id] = self._read_job(job_id)
         return self._other_jobs[job_id]
 
     def job_exists(self, job_id: str) -> bool:
@@ -124,9 +142,3 @@ class Context:
             ):
                 out.append(h)
         return out
-
-    def as_system(self) -> Actor:
-        """Swap in the engine as actor; returns the actor to restore."""
-        previous = self.actor
-        self.actor = SYSTEM
-        return previous

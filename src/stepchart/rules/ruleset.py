@@ -309,8 +309,12 @@ class RuleSet:
                 yield rule
 
     def first_failure(self, ctx: Context, level: str, action: str) -> Rule | None:
+        tracer = ctx.tracer
         for rule in self._index[(level, action)]:
-            if not rule.predicate(ctx):
+            passed = rule.predicate(ctx)
+            if tracer is not None:
+                tracer.rule_checked(rule, action, ctx.step_id if level == "step" else None, passed)
+            if not passed:
                 return rule
         return None
 
@@ -411,8 +415,8 @@ def _compile_fact(
 
     def predicate(c: Context) -> bool:
         result = fn(c, value)
-        if c.trace is not None:
-            c.trace.append((name, value, result))
+        if c.tracer is not None:
+            c.tracer.fact_read(name, value, result)
         return result
 
     return predicate

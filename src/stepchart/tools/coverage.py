@@ -1,14 +1,9 @@
 """Scenario coverage: which lifecycle transitions, rules (pass and fail) and workflow paths a run exercised.
 
 A :class:`CoverageRecorder` is handed to :func:`stepchart.scenarios.run_scenario` as its
-``observe`` hook. For each spawned engine it swaps in recording stand-ins, so the shared
-compiled charts and rules are never touched:
-
-* ``engine.lifecycles``: each :class:`~stepchart.charts.Lifecycle` is shadowed by a copy
-  whose ``fire`` notes (chart, transition, source state) of every move made;
-* ``engine.rules``: a :class:`~stepchart.rules.RuleSet` whose checking methods note each
-  rule evaluated and whether it passed;
-* the engine's finish step: notes the paths followed when a step finishes.
+``observe`` hook: it attaches itself, a :class:`~stepchart.trace.Tracer`, to each engine
+spawned for a scenario, and hears every move the compiled charts make, every rule
+checked and every path followed. Nothing of the engine is copied or replaced.
 
 A transition counts once per source state (a chart's ``from: [Ready, Paused]`` is two
 transitions, as a diagram draws them); a rule counts twice, once for passing and once
@@ -18,17 +13,15 @@ for failing.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..engine.lifecycle import Lifecycle
-from ..model import ChartTransition, CurrentStep, StepDef, StepType, Workflow
-from ..rules import Rule, RuleSet
+from ..model import ChartTransition, PathDef, StepDef, StepType, Workflow
+from ..rules import RuleSet
+from ..trace import CheckedRule, Tracer
 
 if TYPE_CHECKING:
     from ..engine.core import Engine
-    from ..rules.context import Context
 
 __all__ = ["CoverageRecorder", "CoverageReport", "Item"]
 
@@ -47,61 +40,7 @@ class Item:
         return {"kind": self.kind, "label": self.label, "file": self.file, "line": self.line}
 
 
-class _RecordingLifecycle(Lifecycle):
-    """A lifecycle sharing the compiled class of another, noting every move it makes."""
-
-    recorder: CoverageRecorder
-    _index: dict[int, int]
-
-    @classmethod
-    def shadow(cls, original: Lifecycle, recorder: CoverageRecorder) -> _RecordingLifecycle:
-        twin = object.__new__(cls)
-        twin.__dict__.update(original.__dict__)
-        twin.recorder = recorder
-        twin._index = {id(t): i for i, t in enumerate(original.type.transitions)}
-        return twin
-
-    def fire(self, record: CurrentStep, event: str, step: StepDef) -> ChartTransition:
-        source = record.status
-        move = super().fire(record, event, step)
-        index = self._index.get(id(move))
-        if index is not None:
-            self.recorder.transitions.add((self.type.id, index, source))
-        return move
-
-
-class _RecordingRules(RuleSet):
-    """The same rules in the same order, noting each verdict."""
-
-    recorder: CoverageRecorder
-
-    @classmethod
-    def shadow(cls, original: RuleSet, recorder: CoverageRecorder) -> _RecordingRules:
-        twin = object.__new__(cls)
-        twin.__dict__.update(original.__dict__)
-        twin.recorder = recorder
-        return twin
-
-    def _note(self, rule: Rule, passed: bool) -> None:
-        self.recorder.rules.add((rule.name, passed))
-
-    def iter_failures(self, ctx: Context, level: str, action: str) -> Iterator[Rule]:
-        for rule in self.for_action(level, action):
-            passed = rule.predicate(ctx)
-            self._note(rule, passed)
-            if not passed:
-                yield rule
-
-    def first_failure(self, ctx: Context, level: str, action: str) -> Rule | None:
-        for rule in self.for_action(level, action):
-            passed = rule.predicate(ctx)
-            self._note(rule, passed)
-            if not passed:
-                return rule
-        return None
-
-
-class CoverageRecorder:
+class CoverageRecorder(Tracer):
     """Notes what the scenarios of a run exercised; pass :meth:`observe` to ``run_scenario``."""
 
     def __init__(self, base: Engine) -> None:
@@ -112,32 +51,37 @@ class CoverageRecorder:
         self.paths: set[tuple[str, str, str, int]] = set()
         self.workflows: dict[tuple[str, str, str], Workflow] = {}
         self._engines: list[Engine] = []
+        self._index: dict[int, tuple[StepType, dict[int, int]]] = {}
 
     def observe(self, engine: Engine) -> None:
-        """Install the recording stand-ins on a freshly spawned engine."""
-        engine.lifecycles = {k: _RecordingLifecycle.shadow(v, self) for k, v in engine.lifecycles.items()}
-        engine.rules = _RecordingRules.shadow(engine.rules, self)
-        finished = getattr(engine, "_finished", None)
-        if finished is not None:
-            recorder = self
-
-            def record_finish(ctx: Context, record: CurrentStep, step: StepDef, return_value: str,
-                              nexts: Sequence[Any]) -> None:  # fmt: skip
-                wf = ctx.workflow
-                for path in nexts:
-                    index = next((i for i, p in enumerate(step.paths) if p is path), None)
-                    if index is not None:
-                        recorder.paths.add((_norm(wf.file), wf.version, step.id, index))
-                finished(ctx, record, step, return_value, nexts)
-
-            engine._finished = record_finish  # type: ignore[method-assign]
+        """Attach this recorder as the tracer of a freshly spawned engine."""
+        engine.tracer = self
         self._engines.append(engine)
         self._collect_workflows()
 
+    # -- the tracer ----------------------------------------------------------------------
+    def moved(self, step_type: StepType, transition: ChartTransition, source: str, step_id: str) -> None:
+        known = self._index.get(id(step_type))
+        if known is None or known[0] is not step_type:
+            known = (step_type, {id(t): i for i, t in enumerate(step_type.transitions)})
+            self._index[id(step_type)] = known
+        index = known[1].get(id(transition))
+        if index is not None:
+            self.transitions.add((step_type.id, index, source))
+
+    def rule_checked(self, rule: CheckedRule, action: str, step_id: str | None, passed: bool) -> None:
+        self.rules.add((rule.name, passed))
+
+    def path_taken(self, workflow: Workflow, step: StepDef, path: PathDef) -> None:
+        index = next((i for i, p in enumerate(step.paths) if p is path), None)
+        if index is not None:
+            self.paths.add((_norm(workflow.file), workflow.version, step.id, index))
+
+    # -- the report ----------------------------------------------------------------------
     def _collect_workflows(self) -> None:
         """Workflows loaded by the engines observed so far (they load theirs after being observed)."""
         for e in self._engines:
-            for wf in list(getattr(e, "_versions", {}).values()) or list(e.workflows.values()):
+            for wf in e.known_versions() or list(e.workflows.values()):
                 self.workflows.setdefault((_norm(wf.file), wf.id, wf.version), wf)
         self._engines = self._engines[-1:]
 

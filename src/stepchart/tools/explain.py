@@ -1,6 +1,7 @@
 """Why a request would get its answer: every rule checked for each target, in order, with the facts it read.
 
-:func:`explain` wraps :meth:`stepchart.Engine.explain` (a dry run: nothing changes) into
+:func:`explain` wraps :meth:`stepchart.Engine.explain` (a dry run with an
+:class:`~stepchart.engine.explaining.ExplainTracer`: nothing changes) into
 an :class:`Explanation` that the ``stepchart explain`` command prints as text or JSON;
 Python callers get the same data::
 
@@ -21,18 +22,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..engine.core import RuleCheck
-from ..model import SYSTEM, Actor
-from ..model.times import format_datetime, parse_datetime
+from ..engine.explaining import REQUEST_KEY
+from ..engine.inputs import as_actor, as_now
+from ..engine.results import RuleCheck
+from ..model import Actor
+from ..model.times import format_datetime
 
 if TYPE_CHECKING:
     from ..engine.core import Engine
     from .reporting import Style
 
 __all__ = ["Explanation", "StepExplanation", "explain", "fact_text", "render_text"]
-
-REQUEST_KEY = "(request)"
-
 
 def _arg_json(value: Any) -> Any:
     if isinstance(value, frozenset | set):
@@ -134,8 +134,7 @@ def explain(
     now: datetime | str,
 ) -> Explanation:
     """What ``engine.act(job_id, body, actor, now)`` would answer, and why; the job is not changed."""
-    who = SYSTEM if actor is None else (Actor(actor) if isinstance(actor, str) else actor)
-    when = parse_datetime(now) if isinstance(now, str) else now
+    who, when = as_actor(actor), as_now(now)
     result, checks = engine.explain(job_id, body, who, when)
     shown: Any = body
     if isinstance(body, str | bytes):
