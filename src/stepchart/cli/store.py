@@ -29,7 +29,8 @@ from ..errors import DefinitionError
 from ..stores import DEFAULT_STORE
 
 if TYPE_CHECKING:
-    from ..engine.core import ActionResult, Engine
+    from ..bootstrap import Engine
+    from ..engine.core import ActionResult
     from ..model import Actor
     from ..stores import ManagedStore
 
@@ -104,7 +105,7 @@ def _workflow_files(paths: Sequence[str]) -> Iterator[Path]:
 
 
 def _engine(args: argparse.Namespace, store: ManagedStore) -> Engine:
-    from ..engine.core import Engine
+    from ..bootstrap import Engine
 
     files = list(_workflow_files(getattr(args, "workflows", [])))
     engine = Engine(getattr(args, "charts", None), getattr(args, "rules", None), workflows=files, store=store)

@@ -20,7 +20,6 @@ from ..io.yamldoc import Document, as_document
 from ..load.charts import load_chart_dir
 from ..load.jobs import initial_assignment, parse_job
 from ..load.workflows import as_text, load_workflow
-from ..management.manager import JobManagement
 from ..model import SYSTEM, Actor, CurrentStep, Hold, Job, Request, StepDef, StepType, Workflow
 from ..model.times import format_datetime
 from ..rules import ACTION_TYPES, STEP_STATUSES, Rule, RuleSet, load_rules
@@ -117,7 +116,7 @@ class _Moves:
             )
 
 
-class Engine(JobManagement):
+class Engine:
     """Charts, rules and workflows loaded once; jobs in a store; requests dispatched.
 
     ``charts`` and ``rules`` are folders (or files); by default the shipped ones.

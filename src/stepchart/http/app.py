@@ -51,7 +51,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..engine.core import ActionResult, Engine
+from ..bootstrap import Engine
+from ..engine.core import ActionResult
 from ..errors import RequestError
 from ..io.jsontext import parse_json_strict
 from ..io.schemas import describe
