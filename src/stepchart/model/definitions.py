@@ -6,6 +6,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn, TypeVar
 
+from ..vocabulary import AssignmentType
+
 __all__ = [
     "STEP_GUARDS",
     "ChartState",
@@ -121,7 +123,7 @@ class StepType:
 class PathDef:
     next_step: str
     return_values: tuple[str, ...] | None = None
-    assigned_type: str | None = None
+    assigned_type: AssignmentType | None = None
     assigned_to: str | None = None
     force_group_assignment: bool = False
     line: int = 0
@@ -138,7 +140,7 @@ class StepDef:
     can_skip: bool = False
     proceed_next: bool = False
     automatic: bool = False
-    assigned_type: str | None = None
+    assigned_type: AssignmentType | None = None
     assigned_to: str | None = None
     answers: tuple[str, ...] | None = None
     paths: tuple[PathDef, ...] = ()
