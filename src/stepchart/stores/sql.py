@@ -43,6 +43,7 @@ from .sqlrows import filter_where, log_entries_of
 
 __all__ = ["Migration", "SQLStore"]
 
+
 class SQLStore(ManagedStore):
     """A store in a SQL database; one connection per thread (and per process after a fork)."""
 
