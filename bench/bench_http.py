@@ -77,7 +77,7 @@ def serve(db: str, port_file: str, ceiling_size: int, threads: int | None) -> No
     from stepchart.engine.core import ActionResult
     from stepchart.http.app import create_app
     from stepchart.http.auth import UserDirectory
-    from stepchart.stores.managed import ManagedMemoryStore
+    from stepchart.stores import MemoryStore
 
     engine = open_engine(db, workflows=[WORKFLOW])
     users = UserDirectory.of({"bench": ([], [], TOKEN)})
@@ -89,7 +89,7 @@ def serve(db: str, port_file: str, ceiling_size: int, threads: int | None) -> No
     class StubEngine:
         """The service with no engine work: every act answers a fixed R13 body (the breakdown)."""
 
-        store = ManagedMemoryStore()
+        store = MemoryStore()
         workflows: ClassVar[dict[str, Any]] = {}
         answer = json.loads(fixed)
 

@@ -36,8 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from stepchart import Actor, Engine, data_dir
-from stepchart.stores import open_store
-from stepchart.stores.managed import ManagedStore
+from stepchart.stores import ManagedStore, open_store
 
 T0 = "2026-03-01T09:00:00Z"
 EDITOR = Actor.of("ed", ["editors"], [])

@@ -8,6 +8,7 @@ migrations, and export/import between backends. PostgreSQL tests need a server (
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -23,18 +24,18 @@ from stepchart.management.replay import ReplayError, replay_job
 from stepchart.model import CurrentStep, Hold, Job
 from stepchart.model.times import parse_datetime
 from stepchart.stores import open_store
-from stepchart.stores.base import JobExistsError
-from stepchart.stores.managed import (
+from stepchart.stores.base import (
     SCHEMA_VERSION,
+    JobExistsError,
     JobFilter,
-    ManagedMemoryStore,
+    JobStore,
     ManagedStore,
     SchemaVersionError,
     StoreError,
-    index_job,
-    job_from_doc,
-    to_micros,
+    Transaction,
 )
+from stepchart.stores.memory import ManagedMemoryStore
+from stepchart.stores.records import index_job, job_from_doc, to_micros
 from stepchart.stores.sqlite import SQLiteStore
 
 pytest_plugins = ["pg_fixture"]
@@ -344,8 +345,34 @@ def test_search_by_state_workflow_assignee_actor_step_and_pages(store_url: str, 
     assert managed(eng).search(JobFilter(workflow="timed")) == eng.search_jobs(workflow="timed")
 
 
+class PlainStore(JobStore):
+    """A store with only what the engine needs (no log, no events feed, no indexes), as a host may write."""
+
+    def __init__(self) -> None:
+        self.jobs: dict[str, Job] = {}
+
+    def get(self, job_id: str) -> Job | None:
+        job = self.jobs.get(job_id)
+        return job.copy() if job is not None else None
+
+    def add(self, job: Job, events: list[dict[str, Any]] | None = None, log: dict[str, Any] | None = None) -> None:
+        if job.job_id in self.jobs:
+            raise JobExistsError(job.job_id)
+        self.jobs[job.job_id] = job.copy()
+
+    def job_ids(self) -> list[str]:
+        return list(self.jobs)
+
+    @contextlib.contextmanager
+    def transaction(self, job_id: str) -> Iterator[Transaction]:
+        tx = Transaction(self.get(job_id))
+        yield tx
+        if tx.committed and tx.job_to_save is not None:
+            self.jobs[job_id] = tx.job_to_save
+
+
 def test_search_on_a_plain_memory_store_scans() -> None:
-    eng = Engine(workflows=[PARCEL])
+    eng = Engine(workflows=[PARCEL], store=PlainStore())
     eng.create_job("parcel-edit", "J1", now=T0)
     eng.create_job("parcel-edit", "J2", now=T0)
     assert [j["jobId"] for j in eng.search_jobs(assigned_to="editors", after="J1")] == ["J2"]

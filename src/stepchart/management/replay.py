@@ -11,28 +11,33 @@ difference is a bug or a damaged store, reported with the entry's sequence numbe
 What the log does not hold is given to :func:`replay_job` by the host:
 
 - the workflow versions (the engine passed in knows them, see
-  :meth:`~stepchart.manage.JobManagement.sync_workflows`);
+  :meth:`~stepchart.management.manager.JobManager.sync_workflows`);
 - the groups and privileges of the users (``actors``), unless an entry's ``actor``
   is already a mapping ``{username, groups, privileges}``;
 - for ``RefreshStatus``, the host's status provider: replay answers it from the
   entry's events and response (``StepFinished`` is a completion, ``StepError`` a
   failure, ``NoMatchingPaths`` a completion no path takes).
+
+Which engine call an entry becomes is read from the action table
+(:data:`stepchart.engine.actions.ACTION_TABLE`); only ``Create`` and ``Refresh`` (log
+entries of job creation and of the sweep) are not actions a rule names. Operation
+bodies are read in both spellings of their fields: ``assignedType`` as logged now,
+``assigned_type`` as earlier logs have it.
 """
 
 from __future__ import annotations
 
-import copy
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ..engine.actions import ACTION_TABLE, Action
+from ..engine.core import ActionResult, Engine, Execution
 from ..model import SYSTEM, Actor, Job
 from ..model.times import parse_datetime
-from ..rules import ACTION_TYPES
-from ..stores import ManagedMemoryStore, ManagedStore
-
-if TYPE_CHECKING:
-    from ..engine.core import ActionResult, Engine, Execution
+from ..stores import ManagedStore, MemoryStore
+from .operations import JOB_OPERATIONS
 
 __all__ = [
     "ActorSource",
@@ -82,9 +87,15 @@ class ReplayMismatch:
 
 
 def resolve_actor(value: Any, actors: ActorSource = None) -> Actor:
-    """The :class:`Actor` of a log entry: a mapping as is, ``system``, else looked up by name."""
+    """The :class:`Actor` of a log entry: a mapping as is, ``system``, else looked up by name.
+
+    The engine itself is logged as user ``system`` (with no groups and no privileges);
+    it comes back as the :data:`~stepchart.model.SYSTEM` sentinel, not as a user of
+    that name.
+    """
     if isinstance(value, Mapping):
-        return Actor.of(value["username"], value.get("groups", ()), value.get("privileges", ()))
+        found = Actor.of(value["username"], value.get("groups", ()), value.get("privileges", ()))
+        return SYSTEM if found == SYSTEM else found
     name = str(value)
     if name == "system":
         return SYSTEM
@@ -95,7 +106,7 @@ def resolve_actor(value: Any, actors: ActorSource = None) -> Actor:
     return actors(name)
 
 
-class _ReplayStore(ManagedMemoryStore):
+class _ReplayStore(MemoryStore):
     """A memory store that answers reads of other jobs from the entry being replayed."""
 
     def __init__(self) -> None:
@@ -124,8 +135,6 @@ def _provider(entry: Mapping[str, Any]) -> Callable[[str, str], Execution | None
     a failure with its message; a ``NoMatchingPaths`` answer for the step is a
     completion whose value matched no path (any such value leaves the job as it was).
     """
-    from ..engine.core import Execution
-
     unmatched = {
         r.get("stepId")
         for r in (entry.get("response") or {}).get("stepResponses", [])
@@ -147,9 +156,31 @@ def _provider(entry: Mapping[str, Any]) -> Callable[[str, str], Execution | None
     return provider
 
 
-def _run_entry(
-    clone: Engine, store: _ReplayStore, entry: Mapping[str, Any], actors: ActorSource
-) -> ActionResult | None:
+def _field(body: Mapping[str, Any], row: Action, name: str) -> Any:
+    """A field of a logged operation body, or None: ``assignedType`` is also read as
+    ``assigned_type`` (earlier logs), and the value field also as ``value`` (the request's)."""
+    snake = re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+    names = (name, snake, "value") if name == row.value_field else (name, snake)
+    return next((body[n] for n in names if n in body), None)
+
+
+def _operation(clone: Engine, row: Action, jid: str, body: Mapping[str, Any], actor: Actor, now: Any) -> ActionResult:
+    """A step operation beside jobAction, called as its row says.
+
+    The row's ``operation`` is the engine's method; its ``fields`` after ``stepId`` are
+    the method's arguments after the step, in order; the actor is passed unless the
+    operation acts as the engine itself (``as_engine``).
+    """
+    step = (body.get("stepIds") or [""])[0]
+    values = [_field(body, row, name) for name in row.fields[1:]]
+    method = getattr(clone, str(row.operation))
+    result: ActionResult = (
+        method(jid, step, *values, now=now) if row.as_engine else method(jid, step, *values, actor, now)
+    )
+    return result
+
+
+def _run_entry(clone: Engine, entry: Mapping[str, Any], actors: ActorSource) -> ActionResult | None:
     """Send one logged request to the replaying engine; None for creations (no response)."""
     jid, action = entry["jobId"], entry["action"]
     now: Any = entry.get("now")
@@ -168,30 +199,29 @@ def _run_entry(
         else:
             clone.start_job(Job(jid, wf.id, wf.version), wf, parse_datetime(now), actor)
         return None
-    if action in ACTION_TYPES:
-        return clone.act(jid, body, actor, now)
-    step = (body.get("stepIds") or [""])[0]
-    if action == "Respond":
-        return clone.respond(jid, step, body.get("value"), actor, now)
-    if action == "Complete":
-        return clone.complete(jid, step, body.get("value", "Success"), now=now)
-    if action == "Fail":
-        return clone.fail(jid, step, body.get("message") or "", now=now)
-    if action == "Assign":
-        kind = body.get("assignedType", body.get("assigned_type", "Unassigned"))
-        return clone.assign(jid, step, kind, body.get("assignedTo", body.get("assigned_to")), actor, now)
     if action == "Refresh":
         return clone.refresh(jid, now)
-    trusted = Actor(actor.username, actor.groups, actor.privileges | _TRUSTED)
-    if action == "Close":
-        return clone.close_job(jid, trusted, now)
-    if action == "Reopen":
-        return clone.reopen_job(jid, trusted, now)
-    if action == "Delete":
-        return clone.delete_job(jid, trusted, now)
-    if action == "Upgrade":
-        return clone.upgrade_job(jid, trusted, now, body.get("version"))
-    raise ReplayError(jid, entry.get("sequence"), f"unknown action {action!r}")
+    row = ACTION_TABLE.get(action)
+    if row is None:
+        raise ReplayError(jid, entry.get("sequence"), f"unknown action {action!r}")
+    if row.kind == "jobAction":
+        return clone.act(jid, body, actor, now)
+    if row.kind == "operation":
+        return _operation(clone, row, jid, body, actor, now)
+    # job management: a logged operation answered 200, so its actor held the privilege (one logged
+    # by name only would lack it here)
+    trusted = actor if actor.is_system else Actor(actor.username, actor.groups, actor.privileges | _TRUSTED)
+    fields = {k: v for k, v in body.items() if k != "operation"}
+    return JOB_OPERATIONS[action](clone, jid, trusted, now, **fields)
+
+
+def _replaying_engine(engine: Engine, store: _ReplayStore) -> Engine:
+    """A fresh engine on ``store`` with ``engine``'s charts, rules and every workflow version it knows."""
+    clone = engine.spawn(store)
+    for wf in engine.known_versions():
+        clone.register_version(wf, newest=engine.workflow(wf.id) is wf)
+    clone.status_provider = None
+    return clone
 
 
 def replay_entries(
@@ -203,10 +233,8 @@ def replay_entries(
     Entries run in sequence order. With ``strict`` (the default) a response or events
     that differ from the logged ones raise :class:`ReplayError`. Deleted jobs map to None.
     """
-    clone = copy.copy(engine)
     store = _ReplayStore()
-    clone.store = store
-    clone.status_provider = None
+    clone = _replaying_engine(engine, store)
     seen: list[str] = []
     for entry in sorted(entries, key=lambda e: int(e.get("sequence") or 0)):
         jid = entry["jobId"]
@@ -216,7 +244,7 @@ def replay_entries(
         clone.status_provider = _provider(entry) if entry["action"] == "RefreshStatus" else None
         events_before = len(store.events)
         try:
-            result = _run_entry(clone, store, entry, actors)
+            result = _run_entry(clone, entry, actors)
         except ReplayError:
             raise
         except Exception as exc:
@@ -240,7 +268,7 @@ def replay_entries(
             )
     out: dict[str, dict[str, Any] | None] = {}
     for jid in seen:
-        job = ManagedMemoryStore.get(store, jid)
+        job = MemoryStore.get(store, jid)
         out[jid] = job.to_doc() if job is not None else None
     return out
 

@@ -2,11 +2,55 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn, TypeVar
 
-__all__ = ["STEP_GUARDS", "ChartState", "ChartTransition", "PathDef", "StepDef", "StepType", "Workflow"]
+from ..vocabulary import AssignmentType
+
+__all__ = [
+    "STEP_GUARDS",
+    "ChartState",
+    "ChartTransition",
+    "PathDef",
+    "ReadOnlyDict",
+    "StepDef",
+    "StepType",
+    "Workflow",
+]
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class ReadOnlyDict(dict[K, V]):
+    """A dict that refuses to change: the mappings of the frozen definitions below.
+
+    A dict subclass rather than :class:`types.MappingProxyType`, so reads stay as fast
+    as a dict's (``states`` is read on every request), it encodes as JSON, compares
+    equal to a dict, and copies and pickles (a mapping proxy does neither).
+    """
+
+    __slots__ = ()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise TypeError(f"{type(self).__name__} is read-only")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = __ior__ = _refuse
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return type(self), (dict(self),)
+
+    def __copy__(self) -> ReadOnlyDict[K, V]:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ReadOnlyDict[K, V]:
+        import copy
+
+        return type(self)({k: copy.deepcopy(v, memo) for k, v in self.items()})
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({dict.__repr__(self)})"
 
 
 @dataclass(frozen=True)
@@ -38,11 +82,15 @@ class StepType:
 
     id: str
     initial: str
-    states: dict[str, ChartState]
+    states: Mapping[str, ChartState]
+    """Read-only (a dict given is copied into a :class:`ReadOnlyDict`)."""
     transitions: tuple[ChartTransition, ...]
     asynchronous: bool = False
     description: str = ""
     file: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "states", ReadOnlyDict(self.states))
 
     def is_started(self, status: str) -> bool:
         s = self.states.get(status)
@@ -75,7 +123,7 @@ class StepType:
 class PathDef:
     next_step: str
     return_values: tuple[str, ...] | None = None
-    assigned_type: str | None = None
+    assigned_type: AssignmentType | None = None
     assigned_to: str | None = None
     force_group_assignment: bool = False
     line: int = 0
@@ -92,7 +140,7 @@ class StepDef:
     can_skip: bool = False
     proceed_next: bool = False
     automatic: bool = False
-    assigned_type: str | None = None
+    assigned_type: AssignmentType | None = None
     assigned_to: str | None = None
     answers: tuple[str, ...] | None = None
     paths: tuple[PathDef, ...] = ()
@@ -101,14 +149,24 @@ class StepDef:
 
 @dataclass(frozen=True)
 class Workflow:
+    """A workflow version: its steps by id, and the source mapping it was loaded from.
+
+    ``steps`` and ``source`` are read-only (dicts given are copied into
+    :class:`ReadOnlyDict`; the values inside ``source`` are the loader's own).
+    """
+
     id: str
     initial_step: str
-    steps: dict[str, StepDef]
+    steps: Mapping[str, StepDef]
     name: str = ""
     auto_close: bool = True
     version: str = ""
     file: str = ""
-    source: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    source: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "steps", ReadOnlyDict(self.steps))
+        object.__setattr__(self, "source", ReadOnlyDict(self.source))
 
 
 STEP_GUARDS: dict[str, Callable[[StepDef], bool]] = {

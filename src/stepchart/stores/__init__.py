@@ -1,4 +1,4 @@
-"""Persistence: the store interface, the memory store, and the SQL backends behind one URL opener.
+"""Persistence: the store interface, the one memory store, and the SQL backends behind one URL opener.
 
 Only this module names the backends, and only inside :func:`open_store`, so importing
 the interface never loads a database driver.
@@ -9,17 +9,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .base import JobExistsError, JobStore, MemoryStore, Transaction
-from .managed import (
+from .base import (
     ImportReport,
+    JobExistsError,
     JobFilter,
-    ManagedMemoryStore,
+    JobStore,
     ManagedStore,
     SchemaVersionError,
     StoreError,
     StoreTransaction,
-    job_summary,
+    Transaction,
 )
+from .memory import ManagedMemoryStore, MemoryStore
+from .records import job_summary
 
 __all__ = [
     "DEFAULT_STORE",
@@ -48,7 +50,7 @@ DEFAULT_STORE = "stepchart.db"
 def open_store(target: str | Path | None = None, **options: Any) -> ManagedStore:
     """Open a store by URL or path.
 
-    - ``memory:``: :class:`ManagedMemoryStore`;
+    - ``memory:``: :class:`MemoryStore`;
     - ``postgresql://...`` (or ``postgres://``): :class:`~stepchart.stores.postgres.PostgresStore`;
     - ``sqlite:///path``, ``sqlite:path`` or a plain file path (default ``./stepchart.db``):
       :class:`~stepchart.stores.sqlite.SQLiteStore`. ``?synchronous=full`` after a SQLite
@@ -59,7 +61,7 @@ def open_store(target: str | Path | None = None, **options: Any) -> ManagedStore
     """
     text = str(target) if target is not None else DEFAULT_STORE
     if text == "memory:":
-        return ManagedMemoryStore()
+        return MemoryStore()
     if text.startswith(("postgresql://", "postgres://")):
         from .postgres import PostgresStore
 

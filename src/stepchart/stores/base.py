@@ -1,23 +1,62 @@
-"""Where jobs live. The engine reaches every job through a :class:`JobStore`.
+"""The store interface: what the engine needs of a store, and what a durable store adds.
 
 A request works inside :meth:`JobStore.transaction`: it reads a private copy of its
 job, changes it, and either commits (job, events and the request's log entry
 together) or leaves the store as it was (SPEC R12). Other jobs (dependencies,
 R18/R19) are read through :meth:`JobStore.get`.
+
+Hosts that keep jobs across restarts need more: find jobs without loading them all,
+read the action log and the events feed, find expired holds by an index, remember
+every workflow version a job was created with, delete jobs, and move everything to
+another store. :class:`ManagedStore` adds exactly that; the memory store
+(:mod:`.memory`) and the SQL stores (:mod:`.sql`: SQLite, PostgreSQL) implement it.
+
+Every managed store records, for each request, the other jobs the request read
+(``reads`` in its log entry: closed flag and return values, R19). Replaying a job's
+log then needs nothing but that log, whatever other writers did meanwhile
+(:mod:`stepchart.management.replay`).
 """
 
 from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from ..model import Job
+from ..model import Actor, Job
 
-__all__ = ["JobExistsError", "JobStore", "MemoryStore", "Transaction"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "ImportReport",
+    "JobExistsError",
+    "JobFilter",
+    "JobStore",
+    "ManagedStore",
+    "SchemaVersionError",
+    "StoreError",
+    "StoreTransaction",
+    "Transaction",
+    "WorkflowLookup",
+    "read_of",
+]
+
+SCHEMA_VERSION = 2
+"""The newest database schema this code knows (see the migrations of each SQL store)."""
+
+WorkflowLookup = Callable[[str, str], Mapping[str, Any] | None]
+"""``lookup(workflow_id, version)``: the workflow's source mapping, to store beside jobs."""
+
+
+class StoreError(Exception):
+    """A store cannot be opened or used as asked."""
+
+
+class SchemaVersionError(StoreError):
+    """The database was written by a newer stepchart (its schema version is unknown here)."""
 
 
 class JobExistsError(KeyError):
@@ -41,8 +80,19 @@ class Transaction:
         self.job_to_save, self.events, self.log, self.committed = job, list(events), log, True
 
 
+@dataclass
+class StoreTransaction(Transaction):
+    """A :class:`Transaction` that can also delete its job (jobDelete)."""
+
+    deleted: bool = False
+
+    def delete(self, events: list[dict[str, Any]], log: dict[str, Any] | None = None) -> None:
+        """Mark the job to be deleted on exit, with the events and log entry of the deletion."""
+        self.deleted, self.job_to_save, self.events, self.log, self.committed = True, None, list(events), log, True
+
+
 class JobStore(ABC):
-    """The store interface: memory here; SQLite and PostgreSQL implement the same."""
+    """What the engine needs of a store: one job's transaction, reads of other jobs, creation."""
 
     @abstractmethod
     def get(self, job_id: str) -> Job | None:
@@ -71,52 +121,173 @@ class JobStore(ABC):
         """Release resources (connections); the memory store has none."""
 
 
-class MemoryStore(JobStore):
-    """Jobs in a dict, guarded by one lock: for tests, scenarios and embedding."""
+@dataclass(frozen=True)
+class JobFilter:
+    """What :meth:`ManagedStore.search` looks for; every field given must hold.
+
+    ``assignees``: names a current step is assigned to (a user or a group name, any
+    type). ``actor``: jobs with a current step that is the actor's (R16: their user
+    name, or one of their groups). ``after``: the last job id of the previous page;
+    jobs come in creation order.
+    """
+
+    closed: bool | None = None
+    workflow: str | None = None
+    assignees: tuple[str, ...] = ()
+    actor: Actor | None = None
+    step: str | None = None
+    after: str | None = None
+    limit: int | None = None
+
+    def matches(self, job: Job) -> bool:
+        """The same test in Python, for stores that scan."""
+        if self.closed is not None and job.closed != self.closed:
+            return False
+        if self.workflow is not None and job.workflow != self.workflow:
+            return False
+        if self.step is not None and job.current(self.step) is None:
+            return False
+        if self.assignees and not any(
+            c.assigned_to in self.assignees and c.assigned_type != "Unassigned" for c in job.current_steps
+        ):
+            return False
+        a = self.actor
+        return a is None or any(
+            (c.assigned_type == "User" and c.assigned_to == a.username)
+            or (c.assigned_type == "Group" and c.assigned_to in a.groups)
+            for c in job.current_steps
+        )
+
+
+@dataclass
+class ImportReport:
+    """What :meth:`ManagedStore.import_records` did."""
+
+    workflows: int = 0
+    jobs: int = 0
+    log_entries: int = 0
+    events: int = 0
+    skipped_jobs: list[str] = field(default_factory=list)
+
+
+class ManagedStore(JobStore):
+    """A store that keeps jobs, the action log, the events feed and workflow versions.
+
+    Log entries read back as ``{"sequence", "jobId", "actor", "action", "body", "now",
+    "response", "reads", "events"}`` (and ``"idempotencyKey"`` when the request had
+    one); events as the R24 event plus ``"sequence"`` and ``"logSequence"`` (its log
+    entry). Sequence numbers are unique and never reused; along one job they follow
+    its requests' commit order.
+    """
 
     def __init__(self) -> None:
-        self._jobs: dict[str, Job] = {}
-        self._lock = threading.RLock()
-        self.events: list[dict[str, Any]] = []
-        self.log: list[dict[str, Any]] = []
+        self._workflow_lookup: WorkflowLookup | None = None
+        self._known_versions: set[tuple[str, str]] = set()
+        self._local = threading.local()
 
-    def get(self, job_id: str) -> Job | None:
-        with self._lock:
-            job = self._jobs.get(job_id)
-            return job.copy() if job is not None else None
+    # -- workflow versions ----------------------------------------------------------------
+    def bind_workflows(self, lookup: WorkflowLookup) -> None:
+        """Save the source of each job's workflow version the first time a job of it is written.
 
-    def exists(self, job_id: str) -> bool:
-        return job_id in self._jobs
+        The engine calls no store hook when a workflow is loaded; binding its lookup
+        makes every version that reaches the store (with a job) survive restarts.
+        """
+        self._known_versions = {(w, v) for w, v, _ in self.stored_workflows()}
+        self._workflow_lookup = lookup
 
-    def add(self, job: Job, events: list[dict[str, Any]] | None = None, log: dict[str, Any] | None = None) -> None:
-        with self._lock:
-            if job.job_id in self._jobs:
-                raise JobExistsError(job.job_id)
-            self._add_new(job, events or [], log)
+    def _workflow_to_save(self, job: Job) -> tuple[str, str, Mapping[str, Any]] | None:
+        key = (job.workflow, job.workflow_version)
+        if not job.workflow_version or key in self._known_versions or self._workflow_lookup is None:
+            return None
+        source = self._workflow_lookup(*key)
+        return None if source is None else (job.workflow, job.workflow_version, source)
 
-    def _add_new(self, job: Job, events: list[dict[str, Any]], log: dict[str, Any] | None) -> None:
-        """Store a job whose id is free (under the lock)."""
-        self._jobs[job.job_id] = job.copy()
-        self.events.extend(events)
-        if log is not None:
-            self.log.append({"sequence": len(self.log) + 1, **log})
+    @abstractmethod
+    def save_workflow(self, workflow_id: str, version: str, source: Mapping[str, Any]) -> None:
+        """Remember one workflow version's source (a no-op if it is already stored)."""
 
-    def job_ids(self) -> list[str]:
-        with self._lock:
-            return list(self._jobs)
+    @abstractmethod
+    def stored_workflows(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """Every stored (workflow id, version, source), oldest first."""
 
-    def _recall(self, key: str) -> dict[str, Any] | None:
-        return next((e for e in reversed(self.log) if e.get("idempotencyKey") == key), None)
+    # -- reads of other jobs (recorded for replay) ----------------------------------------
+    def _begin_reads(self, job_id: str) -> None:
+        if getattr(self._local, "tx_job", None) is not None:
+            raise StoreError("a transaction is already open in this thread; requests do not nest")
+        self._local.tx_job = job_id
+        self._local.reads = {}
 
-    @contextmanager
-    def transaction(self, job_id: str) -> Iterator[Transaction]:
-        with self._lock:
-            stored = self._jobs.get(job_id)
-            tx = Transaction(stored.copy() if stored is not None else None)
-            tx.recall = self._recall
-            yield tx
-            if tx.committed and tx.job_to_save is not None:
-                self._jobs[job_id] = tx.job_to_save
-                self.events.extend(tx.events)
-                if tx.log is not None:
-                    self.log.append({"sequence": len(self.log) + 1, **tx.log})
+    def _end_reads(self) -> dict[str, Any]:
+        reads: dict[str, Any] = getattr(self._local, "reads", None) or {}
+        self._local.tx_job = None
+        self._local.reads = None
+        return reads
+
+    def _record_read(self, job_id: str, job: Job | None) -> None:
+        tx_job = getattr(self._local, "tx_job", None)
+        if tx_job is not None and job_id != tx_job:
+            self._local.reads.setdefault(job_id, read_of(job))
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether this thread is inside :meth:`transaction`."""
+        return getattr(self._local, "tx_job", None) is not None
+
+    # -- queries --------------------------------------------------------------------------
+    @abstractmethod
+    def search(self, flt: JobFilter) -> list[dict[str, Any]]:
+        """Summaries (:func:`job_summary`) of the jobs that match, in creation order."""
+
+    @abstractmethod
+    def log_entries(self, job_id: str | None = None, after: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
+        """Action-log entries (with their events) after sequence ``after``, in commit order."""
+
+    def job_and_log(self, job_id: str) -> tuple[Job | None, list[dict[str, Any]]]:
+        """The job and its log entries as of one moment (what replay's ``verify_store`` compares)."""
+        return self.get(job_id), self.log_entries(job_id)
+
+    @abstractmethod
+    def events_after(self, after: int = 0, job_id: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        """The events feed: events after the one numbered ``after``, in an order that never changes.
+
+        A poller passes the ``sequence`` of the last event it received. An event
+        appears only once every earlier one is visible, so nothing is skipped.
+        """
+
+    @abstractmethod
+    def due_jobs(self, now: datetime, limit: int | None = None) -> list[str]:
+        """Open jobs with a hold that has released itself but is not yet recorded (R19).
+
+        A scheduled release at or before ``now`` (found by an index), or a dependency
+        on a job that is closed or has finished the awaited step.
+        """
+
+    @property
+    @abstractmethod
+    def schema_version(self) -> int:
+        """The schema version of the open database."""
+
+    # -- moving jobs ------------------------------------------------------------------------
+    @abstractmethod
+    def export_records(self, job_ids: Iterable[str] | None = None) -> Iterator[dict[str, Any]]:
+        """Everything needed to rebuild the store (or some jobs): JSON-ready records.
+
+        A header, then workflows, jobs (creation order) and log entries with their
+        events (sequence order).
+        """
+
+    @abstractmethod
+    def import_records(self, records: Iterable[Mapping[str, Any]], *, skip_existing: bool = False) -> ImportReport:
+        """Add what :meth:`export_records` wrote, in one transaction.
+
+        Log and event sequence numbers are given anew, in the exported order. A job
+        id that exists already is an error, or with ``skip_existing`` is left alone
+        (with its log).
+        """
+
+
+def read_of(job: Job | None) -> dict[str, Any] | None:
+    """What a request may learn of another job (R18, R19): that it exists, closed, return values."""
+    if job is None:
+        return None
+    return {"closed": job.closed, "returnValues": dict(job.return_values)}

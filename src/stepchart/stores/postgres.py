@@ -25,9 +25,10 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from ..model import Job
-from .base import Transaction
-from .managed import SCHEMA_VERSION, JobIndex, StoreError, StoreTransaction, dumps, index_job, job_from_doc
-from .sql import LOG_COLUMNS, Migration, SQLStore
+from .base import SCHEMA_VERSION, StoreError, StoreTransaction, Transaction
+from .records import JobIndex, dumps, index_job, job_from_doc
+from .sql import Migration, SQLStore
+from .sqlrows import LOG_COLUMNS
 
 if TYPE_CHECKING:
     import psycopg

@@ -1,7 +1,7 @@
 """What the SQL stores share: :class:`SQLStore`, the base of the SQLite and PostgreSQL stores.
 
-Both keep the same tables (see the migrations of :mod:`.store_sqlite` and
-:mod:`.store_postgres`) and answer most calls with the same statements. This class
+Both keep the same tables (see the migrations of :mod:`.sqlite` and
+:mod:`.postgres`) and answer most calls with the same statements. This class
 holds that common part; a dialect supplies the small pieces that differ:
 
 - :meth:`SQLStore._q`: statements are written here with ``?`` placeholders; the
@@ -29,28 +29,19 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from ..model import Job
-from .base import JobExistsError
-from .managed import (
+from .base import (
     SCHEMA_VERSION,
     ImportReport,
+    JobExistsError,
     JobFilter,
-    JobIndex,
     ManagedStore,
     SchemaVersionError,
     StoreTransaction,
-    dumps,
-    export_header,
-    index_job,
-    job_from_doc,
-    job_summary,
-    run_import,
-    to_micros,
 )
+from .records import JobIndex, dumps, export_header, index_job, job_from_doc, job_summary, run_import, to_micros
+from .sqlrows import filter_where, log_entries_of
 
 __all__ = ["Migration", "SQLStore"]
-
-LOG_COLUMNS = "seq, job_id, actor, action, body, now, response, reads, idem_key"
-"""The columns of an action-log row, in the order :meth:`SQLStore._entries_of` reads them."""
 
 
 class SQLStore(ManagedStore):
@@ -328,35 +319,7 @@ class SQLStore(ManagedStore):
 
     # -- queries ----------------------------------------------------------------------------
     def search(self, flt: JobFilter) -> list[dict[str, Any]]:
-        where: list[str] = []
-        args: list[Any] = []
-        if flt.closed is not None:
-            where.append("j.closed = ?")
-            args.append(self._flag(flt.closed))
-        if flt.workflow is not None:
-            where.append("j.workflow = ?")
-            args.append(flt.workflow)
-        if flt.step is not None:
-            where.append("EXISTS (SELECT 1 FROM job_steps s WHERE s.job_id = j.job_id AND s.step_id = ?)")
-            args.append(flt.step)
-        if flt.assignees:
-            among, among_args = self._in_list(list(flt.assignees))
-            where.append(
-                f"EXISTS (SELECT 1 FROM job_steps s WHERE s.job_id = j.job_id AND s.assigned_to {among} "
-                "AND s.assigned_type <> 'Unassigned')"
-            )
-            args.extend(among_args)
-        if flt.actor is not None:
-            among, among_args = self._in_list(sorted(flt.actor.groups))
-            where.append(
-                "EXISTS (SELECT 1 FROM job_steps s WHERE s.job_id = j.job_id AND ("
-                "(s.assigned_type = 'User' AND s.assigned_to = ?) OR "
-                f"(s.assigned_type = 'Group' AND s.assigned_to {among})))"
-            )
-            args.extend([flt.actor.username, *among_args])
-        if flt.after is not None:
-            where.append("j.n > COALESCE((SELECT n FROM jobs WHERE job_id = ?), 0)")
-            args.append(flt.after)
+        where, args = filter_where(flt, self._flag, self._in_list)
         sql = "SELECT j.doc FROM jobs j"
         if where:
             sql += " WHERE " + " AND ".join(where)
@@ -366,23 +329,7 @@ class SQLStore(ManagedStore):
 
     def _entries_of(self, rows: list[Any], events: Mapping[int, list[dict[str, Any]]]) -> list[dict[str, Any]]:
         """Log rows (``LOG_COLUMNS``) as entries, each with its events (by log sequence)."""
-        out = []
-        for seq, jid, actor, action, body, now, resp, reads, key in rows:
-            entry = {
-                "sequence": seq,
-                "jobId": jid,
-                "actor": self._json(actor),
-                "action": action,
-                "body": self._json(body),
-                "now": now,
-                "response": self._json(resp),
-                "reads": self._json(reads) if reads else {},
-                "events": events.get(seq, []),
-            }
-            if key is not None:
-                entry["idempotencyKey"] = key
-            out.append(entry)
-        return out
+        return log_entries_of(rows, events, self._json)
 
     def job_and_log(self, job_id: str) -> tuple[Job | None, list[dict[str, Any]]]:
         with self._read() as conn:

@@ -28,9 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from ..model import Job
-from .base import JobExistsError, Transaction
-from .managed import SCHEMA_VERSION, JobIndex, StoreError, StoreTransaction, dumps, index_job, job_from_doc
-from .sql import LOG_COLUMNS, Migration, SQLStore
+from .base import SCHEMA_VERSION, JobExistsError, StoreError, StoreTransaction, Transaction
+from .records import JobIndex, dumps, index_job, job_from_doc
+from .sql import Migration, SQLStore
+from .sqlrows import LOG_COLUMNS
 
 __all__ = ["MIGRATIONS", "SQLiteStore"]
 

@@ -1,0 +1,79 @@
+"""What the SQL stores say in SQL and read back from rows: a job filter as a WHERE clause, log rows as entries."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .base import JobFilter
+
+__all__ = ["LOG_COLUMNS", "filter_where", "log_entries_of"]
+
+LOG_COLUMNS = "seq, job_id, actor, action, body, now, response, reads, idem_key"
+"""The columns of an action-log row, in the order :func:`log_entries_of` reads them."""
+
+
+def filter_where(
+    flt: JobFilter, flag: Callable[[bool], Any], in_list: Callable[[list[str]], tuple[str, list[Any]]]
+) -> tuple[list[str], list[Any]]:
+    """The conditions (on ``jobs j``, ``?`` placeholders) and arguments that select what ``flt`` finds.
+
+    ``flag`` and ``in_list`` are the dialect's: a boolean as the database keeps it, and
+    ``IN`` over a list of values (its SQL and its arguments).
+    """
+    where: list[str] = []
+    args: list[Any] = []
+    if flt.closed is not None:
+        where.append("j.closed = ?")
+        args.append(flag(flt.closed))
+    if flt.workflow is not None:
+        where.append("j.workflow = ?")
+        args.append(flt.workflow)
+    if flt.step is not None:
+        where.append("EXISTS (SELECT 1 FROM job_steps s WHERE s.job_id = j.job_id AND s.step_id = ?)")
+        args.append(flt.step)
+    if flt.assignees:
+        among, among_args = in_list(list(flt.assignees))
+        where.append(
+            f"EXISTS (SELECT 1 FROM job_steps s WHERE s.job_id = j.job_id AND s.assigned_to {among} "
+            "AND s.assigned_type <> 'Unassigned')"
+        )
+        args.extend(among_args)
+    if flt.actor is not None:
+        among, among_args = in_list(sorted(flt.actor.groups))
+        where.append(
+            "EXISTS (SELECT 1 FROM job_steps s WHERE s.job_id = j.job_id AND ("
+            "(s.assigned_type = 'User' AND s.assigned_to = ?) OR "
+            f"(s.assigned_type = 'Group' AND s.assigned_to {among})))"
+        )
+        args.extend([flt.actor.username, *among_args])
+    if flt.after is not None:
+        where.append("j.n > COALESCE((SELECT n FROM jobs WHERE job_id = ?), 0)")
+        args.append(flt.after)
+    return where, args
+
+
+def log_entries_of(
+    rows: list[Any], events: Mapping[int, list[dict[str, Any]]], decode: Callable[[Any], Any]
+) -> list[dict[str, Any]]:
+    """Log rows (:data:`LOG_COLUMNS`) as entries, each with its events (by log sequence).
+
+    ``decode`` reads a JSON column as the dialect returns it.
+    """
+    out = []
+    for seq, jid, actor, action, body, now, resp, reads, key in rows:
+        entry = {
+            "sequence": seq,
+            "jobId": jid,
+            "actor": decode(actor),
+            "action": action,
+            "body": decode(body),
+            "now": now,
+            "response": decode(resp),
+            "reads": decode(reads) if reads else {},
+            "events": events.get(seq, []),
+        }
+        if key is not None:
+            entry["idempotencyKey"] = key
+        out.append(entry)
+    return out
