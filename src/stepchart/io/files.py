@@ -67,7 +67,7 @@ def walk_files(
             for entry in it:
                 if entry.name.startswith("."):
                     continue
-                if entry.is_dir():
+                if entry.is_dir(follow_symlinks=False):  # as rglob: a linked folder inside is not entered
                     if recursive:
                         scan(Path(entry.path), into)
                 elif entry.name.endswith(suffixes) and entry.is_file():
@@ -78,7 +78,7 @@ def walk_files(
         if p.is_dir():
             inside: list[Path] = []
             scan(p, inside)
-            for f in sorted(inside, key=str):
+            for f in sorted(inside):  # Path order (by parts), as sorted(rglob)
                 take(f, False)
         elif p.exists():
             take(p, True)
