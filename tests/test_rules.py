@@ -162,7 +162,8 @@ def test_a_condition_is_parsed_once_into_located_nodes() -> None:
     from stepchart.rules.conditions import AllOf, AnyOf, Const, FactRef, Not, fact_refs, parse_condition
 
     doc = parse_yaml(
-        "require: {all: [step.current, {not: {step.status: [Held, Running]}}, {any: [true, {request.stepCount: 1}]}]}\n",
+        "require: {all: [step.current, {not: {step.status: [Held, Running]}},"
+        " {any: [true, {request.stepCount: 1}]}]}\n",
         "c.yaml",
     )
     node = parse_condition(doc.value["require"], ("require",), doc)
@@ -174,7 +175,8 @@ def test_a_condition_is_parsed_once_into_located_nodes() -> None:
     assert negated.part.path == ("require", "all", 1, "not", "step.status") and negated.part.at_key
     assert isinstance(either, AnyOf) and either.parts[0] == Const(True, ("require", "all", 2, "any", 0))
     assert [r.name for r in fact_refs(node)] == ["step.current", "step.status", "request.stepCount"]
-    rule = parse_rules(parse_yaml("rules:\n  - {name: x, actions: [Run], require: {not: job.closed}, yields: Held}\n"))[0]
+    text = "rules:\n  - {name: x, actions: [Run], require: {not: job.closed}, yields: Held}\n"
+    rule = parse_rules(parse_yaml(text))[0]
     assert isinstance(rule.condition, Not) and rule.facts == {"job.closed"}
 
 
