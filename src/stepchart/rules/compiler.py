@@ -41,10 +41,8 @@ def _fact_predicate(node: FactRef) -> Predicate:
 
     def predicate(c: Context) -> bool:
         result = fn(c, value)
-        # The context's fact list, until every observer is a tracer.
-        trace = getattr(c, "trace", None)
-        if trace is not None:
-            trace.append((name, value, result))
+        if c.trace is not None:  # the context's fact list, until every observer is a tracer
+            c.trace.append((name, value, result))
         tracer = getattr(c, "tracer", None)
         if tracer is not None:
             tracer.fact_read(name, value, result)
