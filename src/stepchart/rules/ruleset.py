@@ -153,7 +153,7 @@ def order_rules(rules: Sequence[Rule], unknown_hint: str = "") -> tuple[list[Pro
     return problems, ordered
 
 
-def rule_files(entry: str | Path) -> list[Path]:
+def _rule_files(entry: str | Path) -> list[Path]:
     """The rules files of one entry: a file as named, or a folder's ``*.yaml``/``*.yml`` in name order (one level)."""
     p = Path(entry)
     if not p.is_dir():
@@ -171,7 +171,7 @@ def load_rules(*dirs_or_files: str | Path) -> RuleSet:
     problems: list[Problem] = []
     rules: list[Rule] = []
     for entry in dirs_or_files:
-        for f in rule_files(entry):
+        for f in _rule_files(entry):
             try:
                 rules.extend(parse_rules(read_yaml_file(f)))
             except DefinitionError as exc:
