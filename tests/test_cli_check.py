@@ -379,3 +379,29 @@ def test_the_docs_table_is_the_codes_table() -> None:
     doc = (ROOT / "docs" / "tools.md").read_text("utf-8")
     rows = re.findall(r"^\| `([a-zA-Z0-9-]+)` \| (error|warning) \| (.+?) \|$", doc, re.M)
     assert [(c, s) for c, s, _m in rows] == [(c, s) for c, (s, _m) in CODES.items()]
+
+
+def test_folders_are_walked_in_path_order_and_linked_folders_inside_are_not_entered(tmp_path: Path) -> None:
+    """As ``sorted(folder.rglob("*"))``: a folder's files by path parts (``a/b`` before ``a-c``), links not followed."""
+    bad = "workflow: w\ninitialStep: nowhere\nsteps: [{id: a, type: manual}]\n"
+    write(tmp_path, "a/b.yaml", bad)
+    write(tmp_path, "a-c.yaml", bad)
+    write(tmp_path, "real/r.yaml", bad)
+    (tmp_path / "link").symlink_to(tmp_path / "real", target_is_directory=True)
+    r = cli("check", str(tmp_path))
+    files = [line.split(":")[0] for line in r.out.splitlines() if "error[" in line]
+    assert [Path(f).relative_to(tmp_path).as_posix() for f in files] == ["a/b.yaml", "a-c.yaml", "real/r.yaml"], r.out
+
+
+def test_check_does_not_load_the_engine() -> None:
+    """``check`` needs the loaders, the rules and the action table; not the dispatcher or the stores."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, stepchart.tools.lint as lint\n"
+        "lint.check_paths([sys.argv[1]])\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('stepchart.engine.', 'stepchart.stores'))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(ROOT / "rules")], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "['stepchart.engine.actions']", out.stdout + out.stderr

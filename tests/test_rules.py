@@ -154,3 +154,80 @@ def test_documents_cannot_name_python() -> None:
         with pytest.raises(DefinitionError) as info:
             parse_rules(parse_yaml(f"rules:\n  - {{name: x, actions: [Run], require: {name}, yields: Held}}\n"))
         assert info.value.code == "unknown-fact"
+
+
+def test_a_condition_is_parsed_once_into_located_nodes() -> None:
+    from stepchart.rules.conditions import AllOf, AnyOf, Const, FactRef, Not, fact_refs, parse_condition
+
+    doc = parse_yaml(
+        "require: {all: [step.current, {not: {step.status: [Held, Running]}},"
+        " {any: [true, {request.stepCount: 1}]}]}\n",
+        "c.yaml",
+    )
+    node = parse_condition(doc.value["require"], ("require",), doc)
+    assert isinstance(node, AllOf) and node.path == ("require",)
+    current, negated, either = node.parts
+    assert current == FactRef(FACTS["step.current"], None, ("require", "all", 0), False)
+    assert isinstance(negated, Not) and isinstance(negated.part, FactRef)
+    assert negated.part.argument == frozenset({"Held", "Running"})
+    assert negated.part.path == ("require", "all", 1, "not", "step.status") and negated.part.at_key
+    assert isinstance(either, AnyOf) and either.parts[0] == Const(True, ("require", "all", 2, "any", 0))
+    assert [r.name for r in fact_refs(node)] == ["step.current", "step.status", "request.stepCount"]
+    text = "rules:\n  - {name: x, actions: [Run], require: {not: job.closed}, yields: Held}\n"
+    rule = parse_rules(parse_yaml(text))[0]
+    assert isinstance(rule.condition, Not) and rule.facts == {"job.closed"}
+
+
+def test_fact_metadata_names_only_facts_and_what_it_reads() -> None:
+    from stepchart.rules.facts import Fact
+
+    for fact in FACTS.values():
+        assert isinstance(fact, Fact) and fact.doc and fact.reads, fact.name
+        for other in (fact.within, *fact.excludes, *fact.any_of, fact.any_of_each):
+            assert other is None or FACTS[other].arg == ("str" if other == fact.any_of_each else "none"), fact.name
+        assert all(FACTS[name].arg == ("none" if arg is None else "str") for name, arg in fact.implies), fact.name
+        if fact.within == "step.current":
+            assert "record" in fact.reads, fact.name
+        if fact.on_chart is not None:
+            assert fact.level == "step", fact.name
+
+
+def test_a_tracer_hears_every_fact_read_and_every_rule_checked(engine: Engine) -> None:
+    from stepchart.trace import CheckedRule, Tracer
+
+    class Recorder(Tracer):
+        def __init__(self) -> None:
+            self.seen: list[tuple[str, ...]] = []
+
+        def fact_read(self, name: str, argument: object, value: bool) -> None:
+            self.seen.append(("fact", name, repr(argument), str(value)))
+
+        def rule_checked(self, rule: CheckedRule, action: str, step_id: str | None, passed: bool) -> None:
+            self.seen.append(("rule", rule.name, action, str(step_id), str(passed)))
+
+    rs = rules_of(
+        """
+rules:
+  - {name: open, level: request, actions: [Run], require: {not: job.closed}, yields: InvalidRequest}
+  - {name: one, actions: [Run], require: step.current, yields: StepNotCurrent}
+  - {name: two, actions: [Run], require: {actor.anyPrivilege: [p]}, yields: InsufficientPrivileges}
+  - {name: three, actions: [Run], require: step.held, yields: Held}
+"""
+    )
+    c = ctx_for(engine, Actor.of("alice"))
+    tracer = Recorder()
+    c.tracer = tracer  # type: ignore[attr-defined]
+    assert rs.first_failure(c, "request", "Run") is None
+    failed = rs.first_failure(c, "step", "Run")
+    assert failed is not None and failed.name == "two"
+    assert tracer.seen == [
+        ("fact", "job.closed", "None", "False"),
+        ("rule", "open", "Run", "None", "True"),
+        ("fact", "step.current", "None", "True"),
+        ("rule", "one", "Run", "a", "True"),
+        ("fact", "actor.anyPrivilege", "frozenset({'p'})", "False"),
+        ("rule", "two", "Run", "a", "False"),
+    ]
+    tracer.seen.clear()
+    assert [r.name for r in rs.iter_failures(c, "step", "Run")] == ["two", "three"]
+    assert [s[1] for s in tracer.seen if s[0] == "rule"] == ["one", "two", "three"]

@@ -1,18 +1,8 @@
 """The rule language: conditions over a closed vocabulary of facts, compiled into ordered rule sets."""
 
-from .ruleset import (
-    ACTION_TYPES,
-    ACTIONS,
-    ERROR_TYPES,
-    FACTS,
-    STEP_STATUSES,
-    Fact,
-    Rule,
-    RuleSet,
-    load_rules,
-    order_rules,
-    parse_rules,
-)
+from ..vocabulary import ACTION_TYPES, ACTIONS, ERROR_TYPES, STEP_STATUSES
+from .facts import FACTS, Fact
+from .ruleset import Rule, RuleSet, load_rules, order_rules, parse_rules
 
 __all__ = [
     "ACTIONS",

@@ -1,0 +1,228 @@
+"""The whole check: read every file, load what loads, then run the semantic findings on the loaded whole."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ...errors import DefinitionError, Problem
+from ...io.files import data_dir, walk_files
+from ...io.schemas import check_document
+from ...io.yamldoc import Document, read_yaml_file
+from ...load.charts import parse_chart
+from ...load.workflows import parse_workflow
+from ...model import StepType
+from ...rules import Rule, RuleSet, order_rules, parse_rules
+from .charts import chart_event_problems
+from .report import CheckedFile, CheckResult, FileFindings, document_kind, expand_paths
+from .satisfiable import rule_problems
+from .workflows import workflow_problems
+
+__all__ = ["check_paths"]
+
+
+def check_paths(
+    paths: Sequence[str | Path],
+    *,
+    charts: Sequence[str | Path] | None = None,
+    rules: Sequence[str | Path] | None = None,
+) -> CheckResult:
+    """Check files and folders; ``charts``/``rules`` are the context folders (default: the shipped ones).
+
+    Raises ``FileNotFoundError`` naming the paths that do not exist.
+    """
+    found, missing = expand_paths(paths)
+    if missing:
+        raise FileNotFoundError(", ".join(missing))
+    out = FileFindings()
+    docs: dict[str, list[tuple[Document, CheckedFile]]] = {
+        "workflow": [], "chart": [], "rules": [], "scenario": [], "job": [],
+    }  # fmt: skip
+    for path, direct in found:
+        name = str(path)
+        try:
+            doc = read_yaml_file(path)
+        except DefinitionError as exc:
+            out.get(name, "invalid")
+            out.add(exc.problems)
+            continue
+        kind = document_kind(doc.value)
+        entry = out.get(name, kind)
+        if kind == "unknown":
+            if direct:
+                entry.problems.append(
+                    doc.problem(
+                        (), "unknown-document",
+                        "not a stepchart document: a workflow has steps:, a chart stepType:, rules rules:, "
+                        "a scenario do: or scenarios:, a job document jobId:",
+                    )
+                )  # fmt: skip
+            else:
+                entry.skipped = True
+            continue
+        docs[kind].append((doc, entry))
+
+    step_types, broken_types, chart_docs = _context_charts(docs["chart"], charts, out)
+    ruleset, rules_checked = _context_rules(docs["rules"], rules, out)
+
+    workflow_ids: dict[str, str] = {}
+    for doc, entry in docs["workflow"]:
+        try:
+            wf = parse_workflow(doc, step_types)
+        except DefinitionError as exc:
+            out.add(
+                p for p in exc.problems if not (p.code == "unknown-step-type" and _names_broken(doc, p, broken_types))
+            )
+            continue
+        entry.problems.extend(workflow_problems(wf, doc, step_types))
+        if wf.id in workflow_ids:
+            entry.problems.append(
+                doc.problem(
+                    ("workflow",), "duplicate-workflow",
+                    f"workflow id {wf.id!r} is also defined in {workflow_ids[wf.id]}; a job would use the last loaded",
+                    severity="warning",
+                )
+            )  # fmt: skip
+        else:
+            workflow_ids[wf.id] = doc.file
+
+    for doc, entry in docs["scenario"]:
+        entry.problems.extend(check_document(doc, "scenario"))
+        entry.problems.extend(_scenario_workflow_paths(doc))
+    for doc, entry in docs["job"]:  # the job's workflow is named by id: the schema is what can be checked alone
+        entry.problems.extend(check_document(doc, "job"))
+
+    if ruleset is not None and (docs["chart"] or rules_checked):
+        checked_ids = {st.id for st, _ in chart_docs.values()}
+        for type_id, (st, doc) in sorted(chart_docs.items()):
+            if rules_checked or type_id in checked_ids:
+                unhandled = chart_event_problems(st, doc, ruleset)
+                if unhandled:
+                    out.get(doc.file, "chart")  # a context chart (shipped or --charts) shows as one
+                out.add(unhandled)
+    if ruleset is not None and rules_checked:
+        for doc, entry in docs["rules"]:
+            entry.problems.extend(rule_problems(doc, ruleset))
+    return out.result()
+
+
+def _folder_files(entry: str | Path) -> list[Path]:
+    """A context entry's files: a file as named, or a folder's YAML files in name order (one level)."""
+    p = Path(entry)
+    if not p.is_dir():
+        return [p]
+    return [f.path for f in walk_files([p], recursive=False)[0]]
+
+
+def _names_broken(doc: Document, problem: Problem, broken: set[str]) -> bool:
+    """A workflow's unknown step type that is a checked chart failing to load: reported there, not here."""
+    node: Any = doc.value
+    try:
+        for part in problem.path:
+            node = node[part]
+    except (KeyError, IndexError, TypeError):
+        return False
+    return isinstance(node, str) and node in broken
+
+
+def _context_charts(
+    checked: list[tuple[Document, CheckedFile]], charts: Sequence[str | Path] | None, out: FileFindings
+) -> tuple[dict[str, StepType], set[str], dict[str, tuple[StepType, Document]]]:
+    """The step types workflows are checked against: the context folders overlaid by the checked charts."""
+    types: dict[str, StepType] = {}
+    docs: dict[str, tuple[StepType, Document]] = {}
+    checked_paths = {Path(doc.file).resolve() for doc, _ in checked}
+    for folder in charts if charts is not None else [data_dir("statecharts")]:
+        for f in _folder_files(folder):
+            if f.resolve() in checked_paths:
+                continue
+            try:
+                doc = read_yaml_file(f)
+                st = parse_chart(doc)
+            except DefinitionError as exc:
+                out.get(str(f), "chart")
+                out.add(exc.problems)
+                continue
+            types[st.id] = st
+            docs[st.id] = (st, doc)
+    broken: set[str] = set()
+    mine: dict[str, str] = {}
+    for doc, entry in checked:
+        try:
+            st = parse_chart(doc)
+        except DefinitionError as exc:
+            entry.problems.extend(exc.problems)
+            if isinstance(doc.value.get("stepType"), str):
+                broken.add(doc.value["stepType"])
+            continue
+        if st.id in mine:
+            entry.problems.append(
+                doc.problem(
+                    ("stepType",), "duplicate-step-type", f"step type {st.id!r} is already defined in {mine[st.id]}"
+                )
+            )
+            continue
+        mine[st.id] = doc.file
+        types[st.id] = st
+        docs[st.id] = (st, doc)
+    return types, broken - set(mine), docs
+
+
+def _context_rules(
+    checked: list[tuple[Document, CheckedFile]], rules: Sequence[str | Path] | None, out: FileFindings
+) -> tuple[RuleSet | None, bool]:
+    """The rule set charts are checked against, and whether it includes checked files.
+
+    With rules files among the checked files, they form the set (with ``--rules`` folders
+    added before them); otherwise the ``--rules`` folders, or the shipped rules.
+    """
+    checked_paths = {Path(doc.file).resolve() for doc, _ in checked}
+    context = list(rules) if rules is not None else ([] if checked else [data_dir("rules")])
+    parsed: list[Rule] = []
+    ok = True
+    for folder in context:
+        for f in _folder_files(folder):
+            if f.resolve() in checked_paths:
+                continue
+            try:
+                parsed.extend(parse_rules(read_yaml_file(f)))
+            except DefinitionError as exc:
+                out.get(str(f), "rules")
+                out.add(exc.problems)
+                ok = False
+    for doc, entry in checked:
+        try:
+            parsed.extend(parse_rules(doc))
+        except DefinitionError as exc:
+            entry.problems.extend(exc.problems)
+            ok = False
+    problems, ordered = order_rules(
+        parsed, " (to check rules that join another set, give that set's folder with --rules)"
+    )
+    out.add(problems)
+    if not ok or problems:
+        return None, bool(checked)
+    return RuleSet(ordered), bool(checked)
+
+
+def _scenario_workflow_paths(doc: Document) -> list[Problem]:
+    value = doc.value
+    items: list[tuple[tuple[str | int, ...], Any]] = []
+    if isinstance(value.get("scenarios"), list):
+        for i, s in enumerate(value["scenarios"]):
+            if isinstance(s, dict):
+                items.append((("scenarios", i), s))
+    else:
+        items.append(((), value))
+    problems: list[Problem] = []
+    base = Path(doc.file).parent
+    for at, s in items:
+        refs: list[tuple[tuple[str | int, ...], Any]] = [((*at, "workflow"), s.get("workflow"))]
+        for j, other in enumerate(s.get("jobs") or []):
+            if isinstance(other, dict):
+                refs.append(((*at, "jobs", j, "workflow"), other.get("workflow")))
+        for path, ref in refs:
+            if isinstance(ref, str) and not (base / ref).is_file():
+                problems.append(doc.problem(path, "scenario-workflow-missing", f"workflow {ref!r}: no such file"))
+    return problems
