@@ -117,6 +117,7 @@ class StepMover:
             if job.current(path.next_step) is not None:
                 continue
             target = ctx.workflow.steps[path.next_step]
+            kind: str | None
             if path.assigned_type is not None:
                 kind, to = path.assigned_type, path.assigned_to
             elif target.assigned_type is not None:

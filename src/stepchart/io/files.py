@@ -50,7 +50,8 @@ def walk_files(
     A file named directly is always taken, whatever its suffix. A folder gives its files
     with one of ``suffixes`` in path order (as ``sorted(folder.rglob("*"))``: paths compare
     part by part), hidden files and folders (``.name``) skipped; ``recursive=False`` reads
-    one level. Linked folders are followed, each real folder once, so a link cycle ends.
+    one level. As rglob, a linked folder inside a folder is not entered (so a link cycle
+    ends); a linked folder named directly is read, each real folder once.
     A file reached twice (named twice, or named and inside a named folder) comes once.
     """
     found: list[Found] = []
@@ -74,7 +75,7 @@ def walk_files(
         for entry in entries:
             if entry.name.startswith("."):
                 continue
-            if entry.is_dir():
+            if entry.is_dir(follow_symlinks=False):  # as rglob: a linked folder inside is not entered
                 if recursive:
                     scan(Path(entry.path), into)
             elif entry.name.endswith(suffixes) and entry.is_file():
