@@ -333,14 +333,15 @@ class Engine:
         idempotency_key: str | None = None,
     ) -> ActionResult:
         """Reassign a current step (R25)."""
-        req = Request("Assign", [step_id], assigned_type=assigned_type, assigned_to=assigned_to)
-        if assigned_type not in ASSIGNMENT_TYPES or (assigned_type != "Unassigned" and not assigned_to):
+        kind = next((k for k in ASSIGNMENT_TYPES if k == assigned_type), None)
+        if kind is None or (kind != "Unassigned" and not assigned_to):
             return ActionResult(
                 400,
                 RequestError(
                     "InvalidRequest", "assign needs assignedType User or Group with assignedTo, or Unassigned."
                 ).body(),
             )
+        req = Request("Assign", [step_id], assigned_type=kind, assigned_to=assigned_to)
         return self._dispatcher.execute(
             self.store, job_id, req, as_actor(actor), as_now(now), self._dispatcher.operation, idempotency_key
         )

@@ -117,7 +117,7 @@ class StepMover:
             if job.current(path.next_step) is not None:
                 continue
             target = ctx.workflow.steps[path.next_step]
-            kind: str | None
+            kind: AssignmentType | None
             if path.assigned_type is not None:
                 kind, to = path.assigned_type, path.assigned_to
             elif target.assigned_type is not None:
@@ -133,7 +133,9 @@ class StepMover:
             note_history(ctx, None, "Closed")
             note_event(ctx, "JobClosed", None)
 
-    def activate(self, ctx: Context, step_id: str, kind: str | None, to: str | None, *, force_group: bool) -> None:
+    def activate(
+        self, ctx: Context, step_id: str, kind: AssignmentType | None, to: str | None, *, force_group: bool
+    ) -> None:
         """Make a step current in its chart's initial state with the R9a assignment."""
         assigned: AssignmentType = "User" if kind == "User" else "Group" if kind == "Group" else "Unassigned"
         if assigned == "Unassigned":

@@ -92,7 +92,7 @@ def _op(
 
 
 def build_openapi(*, version: str = "0.1.0", server_url: str | None = None) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of :func:`stepchart.http.create_app`."""
+    """The OpenAPI 3.1 document of :func:`stepchart.http.app.create_app`."""
     base = "/{orgId}/{itemId}"
     job = [_ORG, _ITEM, _JOB]
     step = [*job, _STEP]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..vocabulary import AssignmentType
+
 __all__ = ["CurrentStep", "Hold", "Job"]
 
 
@@ -14,7 +16,7 @@ class CurrentStep:
 
     step_id: str
     status: str
-    assigned_type: str = "Unassigned"
+    assigned_type: AssignmentType = "Unassigned"
     assigned_to: str | None = None
 
     def copy(self) -> CurrentStep:

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from ..vocabulary import AssignmentType
+
 __all__ = ["Request"]
 
 
@@ -21,7 +23,7 @@ class Request:
     dependent_step_id: str | None = None
     value: str | None = None
     message: str | None = None
-    assigned_type: str | None = None
+    assigned_type: AssignmentType | None = None
     assigned_to: str | None = None
     body: Any = None
 

@@ -58,10 +58,10 @@ class RuleSet:
             for action in ACTIONS:
                 self._index[(level, action)] = tuple(r for r in self.rules if r.level == level and action in r.actions)
 
-    def for_action(self, level: str, action: str) -> tuple[Rule, ...]:
+    def for_action(self, level: RuleLevel, action: str) -> tuple[Rule, ...]:
         return self._index[(level, action)]
 
-    def iter_failures(self, ctx: Context, level: str, action: str) -> Iterator[Rule]:
+    def iter_failures(self, ctx: Context, level: RuleLevel, action: str) -> Iterator[Rule]:
         tracer = ctx.tracer
         step_id = ctx.step_id if level == "step" else None
         for rule in self._index[(level, action)]:
@@ -71,7 +71,7 @@ class RuleSet:
             if not passed:
                 yield rule
 
-    def first_failure(self, ctx: Context, level: str, action: str) -> Rule | None:
+    def first_failure(self, ctx: Context, level: RuleLevel, action: str) -> Rule | None:
         tracer = ctx.tracer
         if tracer is None:
             for rule in self._index[(level, action)]:
@@ -86,7 +86,7 @@ class RuleSet:
                 return rule
         return None
 
-    def allows(self, ctx: Context, level: str, action: str) -> bool:
+    def allows(self, ctx: Context, level: RuleLevel, action: str) -> bool:
         return self.first_failure(ctx, level, action) is None
 
 

@@ -1,6 +1,6 @@
 """Scenario coverage: which lifecycle transitions, rules (pass and fail) and workflow paths a run exercised.
 
-A :class:`CoverageRecorder` is handed to :func:`stepchart.scenarios.run_scenario` as its
+A :class:`CoverageRecorder` is handed to :func:`stepchart.tools.scenarios.run_scenario` as its
 ``observe`` hook: it attaches itself, a :class:`~stepchart.trace.Tracer`, to each engine
 spawned for a scenario, and hears every move the compiled charts make, every rule
 checked and every path followed. Nothing of the engine is copied or replaced.

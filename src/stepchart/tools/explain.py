@@ -6,7 +6,7 @@ an :class:`Explanation` that the ``stepchart explain`` command prints as text or
 Python callers get the same data::
 
     >>> from stepchart import Engine
-    >>> from stepchart.explain import explain
+    >>> from stepchart.tools.explain import explain
     >>> engine = Engine(workflows=["examples/parcel-edit.yaml"])
     >>> job = engine.create_job("parcel-edit", "J1", now="2026-03-01T09:00:00Z")
     >>> ex = explain(engine, "J1", {"type": "Run"}, "bob", "2026-03-01T09:00:00Z")

@@ -23,7 +23,7 @@ CODES: dict[str, tuple[str, str]] = {
     "too-deep": ("error", "nesting deeper than 64 levels"),
     "not-a-mapping": ("error", "the document is not a mapping"),
     "unknown-document": ("error", "a file named on the command line that is not a workflow, chart, rules or scenario"),
-    # the shipped JSON Schemas (schemacheck)
+    # the shipped JSON Schemas (stepchart.io.schemas)
     "unknown-key": ("error", "a key the schema does not allow here"),
     "missing-key": ("error", "a required key is missing"),
     "wrong-type": ("error", "a value of the wrong JSON type"),
