@@ -102,6 +102,10 @@ class Engine(core.Engine):
         """Record the holds that released themselves by ``now`` and run what they blocked (R6, R19)."""
         return self.manager.sweep(now, limit=limit)
 
+    def due_jobs(self, now: datetime | str, *, limit: int | None = None) -> list[str]:
+        """The jobs a sweep at ``now`` refreshes (the HTTP service's timed sweep refreshes them one by one)."""
+        return self.manager.due_jobs(now, limit=limit)
+
     def events_after(self, after: int = 0, job_id: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
         """The R24 events of all jobs (or one) after the event numbered ``after``, in feed order."""
         return self.manager.events_after(after, job_id, limit)

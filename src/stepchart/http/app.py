@@ -160,23 +160,23 @@ def create_app(
 async def _sweeper(service: Service) -> None:
     """Record expired holds on a timer (the sweep), so automatic steps they free run unasked.
 
-    The same two steps as :meth:`Engine.sweep <stepchart.bootstrap.Engine.sweep>` (the
-    store's index of due jobs, then :meth:`~stepchart.engine.core.Engine.refresh` of
-    each), but one job per engine request: inline requests interleave with the sweep
-    instead of waiting for all of it, and each refresh gets the time it runs at.
+    The same two steps as :meth:`Engine.sweep <stepchart.bootstrap.Engine.sweep>`
+    (:meth:`~stepchart.bootstrap.Engine.due_jobs`, then
+    :meth:`~stepchart.engine.core.Engine.refresh` of each), but one job per engine
+    request: inline requests interleave with the sweep instead of waiting for all of it,
+    and each refresh gets the time it runs at.
     """
     interval = service.sweep_interval or 0
     engine = service.engine
-    store = engine.store
-    if not isinstance(store, ManagedStore):
+    if not isinstance(engine.store, ManagedStore):
         log.warning(
-            "%s finds no due holds: expired holds are recorded by each job's next request", type(store).__name__
+            "%s finds no due holds: expired holds are recorded by each job's next request", type(engine.store).__name__
         )
         return
     while True:
         await asyncio.sleep(interval)
         try:
-            for job_id in await service.run(store.due_jobs, service.clock(), SWEEP_BATCH):
+            for job_id in await service.run(engine.due_jobs, service.clock(), limit=SWEEP_BATCH):
                 await service.write(_refresh(engine, job_id))
             service.sweeps += 1
         except Exception:

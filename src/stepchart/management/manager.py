@@ -178,7 +178,11 @@ class JobManager:
         """
         eng = self.engine
         at = as_now(now)
-        return [(jid, eng.refresh(jid, at)) for jid in self._managed_store().due_jobs(at, limit)]
+        return [(jid, eng.refresh(jid, at)) for jid in self.due_jobs(at, limit=limit)]
+
+    def due_jobs(self, now: datetime | str, *, limit: int | None = None) -> list[str]:
+        """The jobs a sweep at ``now`` refreshes: a scheduled release due, or a dependency met (by index)."""
+        return list(self._managed_store().due_jobs(as_now(now), limit))
 
     # -- the events feed and the log -----------------------------------------------------------
     def events_after(self, after: int = 0, job_id: str | None = None, limit: int | None = None) -> list[dict[str, Any]]:
