@@ -11,6 +11,7 @@ from typing import Any
 
 from .engine import core
 from .engine.core import ActionResult
+from .management import operations
 from .management.manager import JobManager
 from .management.replay import ActorSource, ReplayMismatch
 from .model import Actor
@@ -71,19 +72,19 @@ class Engine(core.Engine):
         self, job_id: str, actor: Actor | str | None, now: datetime | str, *, idempotency_key: str | None = None
     ) -> ActionResult:
         """Close a job (``jobClose``); refused while a step runs or when it is closed already."""
-        return self.manager.close_job(job_id, actor, now, idempotency_key=idempotency_key)
+        return operations.close_job(self, job_id, actor, now, idempotency_key=idempotency_key)
 
     def reopen_job(
         self, job_id: str, actor: Actor | str | None, now: datetime | str, *, idempotency_key: str | None = None
     ) -> ActionResult:
         """Reopen a closed job (``jobReopenClosed``), as it was when it closed."""
-        return self.manager.reopen_job(job_id, actor, now, idempotency_key=idempotency_key)
+        return operations.reopen_job(self, job_id, actor, now, idempotency_key=idempotency_key)
 
     def delete_job(
         self, job_id: str, actor: Actor | str | None, now: datetime | str, *, idempotency_key: str | None = None
     ) -> ActionResult:
         """Delete a job (``jobDelete``); refused while a step runs. Its log and events stay."""
-        return self.manager.delete_job(job_id, actor, now, idempotency_key=idempotency_key)
+        return operations.delete_job(self, job_id, actor, now, idempotency_key=idempotency_key)
 
     def upgrade_job(
         self,
@@ -95,7 +96,7 @@ class Engine(core.Engine):
         idempotency_key: str | None = None,
     ) -> ActionResult:
         """Move a job to another version of its workflow: the newest loaded one, or ``version``."""
-        return self.manager.upgrade_job(job_id, actor, now, version, idempotency_key=idempotency_key)
+        return operations.upgrade_job(self, job_id, actor, now, version, idempotency_key=idempotency_key)
 
     # -- holds, the events feed, the log, replay --------------------------------------------
     def sweep(self, now: datetime | str, *, limit: int | None = None) -> list[tuple[str, ActionResult]]:

@@ -8,13 +8,12 @@ its public API (store, workflows, rules, context, start and act); the public
   (open or closed, by workflow, by assignee, by current step), answered by the
   store's indexes;
 - close (``jobClose``), reopen (``jobReopenClosed``), delete (``jobDelete``) a job,
-  and move it to another version of its workflow (:meth:`~JobManager.upgrade_job`,
-  ``adminAdvanced``);
+  and move it to another version of its workflow (``upgrade_job``, ``adminAdvanced``):
+  functions of :mod:`.operations`, each one request over the engine;
 - :meth:`~JobManager.sweep`: release the scheduled holds whose time has come (and
   dependencies that are met) and run the automatic steps they were blocking;
 - the events feed and the action log, and replay of a job's log (:mod:`.replay`).
 
-The operations on whole jobs, and the decisions they take, are in :mod:`.operations`.
 """
 
 from __future__ import annotations
@@ -29,7 +28,6 @@ from ..errors import DefinitionError
 from ..load.workflows import load_workflow
 from ..model import Actor, Workflow
 from ..stores import JobFilter, ManagedStore, StoreError, job_summary
-from . import operations
 from .replay import ActorSource, ReplayMismatch, replay_job, verify_store
 
 __all__ = ["JobManager"]
@@ -139,36 +137,6 @@ class JobManager:
         return self.search_jobs(closed=closed, workflow=workflow)
 
     # -- close, reopen, delete, upgrade (see :mod:`.operations`) -----------------------------
-    def close_job(
-        self, job_id: str, actor: Actor | str | None, now: datetime | str, *, idempotency_key: str | None = None
-    ) -> ActionResult:
-        """Close a job (``jobClose``); refused while a step runs or when it is closed already."""
-        return operations.close_job(self.engine, job_id, actor, now, idempotency_key=idempotency_key)
-
-    def reopen_job(
-        self, job_id: str, actor: Actor | str | None, now: datetime | str, *, idempotency_key: str | None = None
-    ) -> ActionResult:
-        """Reopen a closed job (``jobReopenClosed``), as it was when it closed."""
-        return operations.reopen_job(self.engine, job_id, actor, now, idempotency_key=idempotency_key)
-
-    def delete_job(
-        self, job_id: str, actor: Actor | str | None, now: datetime | str, *, idempotency_key: str | None = None
-    ) -> ActionResult:
-        """Delete a job (``jobDelete``); refused while a step runs. Its log and events stay."""
-        return operations.delete_job(self.engine, job_id, actor, now, idempotency_key=idempotency_key)
-
-    def upgrade_job(
-        self,
-        job_id: str,
-        actor: Actor | str | None,
-        now: datetime | str,
-        version: str | None = None,
-        *,
-        idempotency_key: str | None = None,
-    ) -> ActionResult:
-        """Move a job to another version of its workflow: the newest loaded one, or ``version``."""
-        return operations.upgrade_job(self.engine, job_id, actor, now, version, idempotency_key=idempotency_key)
-
     # -- holds that released themselves ------------------------------------------------------
     def sweep(self, now: datetime | str, *, limit: int | None = None) -> list[tuple[str, ActionResult]]:
         """Record the holds that released themselves by ``now`` and run what they blocked (R6, R19).
