@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..stores import DEFAULT_STORE
+from ..io.files import DEFAULT_STORE
 
 if TYPE_CHECKING:
     from ..bootstrap import Engine

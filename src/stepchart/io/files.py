@@ -7,9 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["JSON_SUFFIXES", "YAML_SUFFIXES", "Found", "data_dir", "walk_files"]
+__all__ = ["DEFAULT_STORE", "JSON_SUFFIXES", "YAML_SUFFIXES", "Found", "data_dir", "walk_files"]
 
 _PACKAGE = Path(__file__).resolve().parent.parent
+
+DEFAULT_STORE = "stepchart.db"
+"""Where the commands keep jobs unless told otherwise: a SQLite file in the working directory."""
 
 
 def data_dir(name: str) -> Path:
@@ -33,10 +36,15 @@ JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
 
 @dataclass(frozen=True)
 class Found:
-    """A file to read: its path, and whether the caller named it (rather than a folder holding it)."""
+    """A file to read: its path as spelled (the folder as the caller gave it, then the names
+    below it), and whether the caller named it (rather than a folder holding it)."""
 
-    path: Path
+    spelled: str
     named: bool
+
+    @property
+    def path(self) -> Path:
+        return Path(self.spelled)
 
 
 def walk_files(
@@ -58,37 +66,38 @@ def walk_files(
     missing: list[str] = []
     seen: set[str] = set()
     scanned: set[str] = set()
+    several = len(paths) > 1  # one folder alone cannot give a file twice: no linked folder is entered
 
-    def take(path: Path, named: bool) -> None:
-        key = os.path.realpath(path)
-        if key not in seen:
+    def take(path: str, named: bool) -> None:
+        if several:
+            key = os.path.realpath(path)
+            if key in seen:
+                return
             seen.add(key)
-            found.append(Found(path, named))
+        found.append(Found(path, named))
 
-    def scan(folder: Path, into: list[Path]) -> None:
-        real = os.path.realpath(folder)
-        if real in scanned:
-            return
-        scanned.add(real)
+    def scan(folder: str) -> None:
+        # Depth first, each folder's entries in name order: exactly the order of sorted(rglob),
+        # which compares paths part by part, so no sort of the whole list is needed.
         with os.scandir(folder) as it:
-            entries = sorted(it, key=lambda e: e.name)  # which link to a folder counts is not left to chance
+            entries = sorted(it, key=lambda e: e.name)
         for entry in entries:
             if entry.name.startswith("."):
                 continue
             if entry.is_dir(follow_symlinks=False):  # as rglob: a linked folder inside is not entered
                 if recursive:
-                    scan(Path(entry.path), into)
+                    scan(entry.path)
             elif entry.name.endswith(suffixes) and entry.is_file():
-                into.append(Path(entry.path))
+                take(entry.path, False)
 
     for raw in paths:
-        p = Path(raw)
-        if p.is_dir():
-            inside: list[Path] = []
-            scan(p, inside)
-            for f in sorted(inside):
-                take(f, False)
-        elif p.exists():
+        p = os.fspath(raw)
+        if os.path.isdir(p):
+            real = os.path.realpath(p)
+            if real not in scanned:
+                scanned.add(real)
+                scan(p)
+        elif os.path.exists(p):
             take(p, True)
         else:
             missing.append(str(raw))

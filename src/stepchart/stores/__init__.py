@@ -40,9 +40,7 @@ __all__ = [
     "open_store",
 ]
 
-DEFAULT_STORE = "stepchart.db"
-"""Where the commands keep jobs unless told otherwise: a SQLite file in the working directory."""
-
+from ..io.files import DEFAULT_STORE
 
 # -- opening ----------------------------------------------------------------------------------
 

@@ -165,7 +165,7 @@ def expand_inputs(paths: Sequence[str]) -> tuple[list[str], list[str]]:
             files.append(raw)
         elif os.path.isdir(raw):
             found, _ = walk_files([raw], JSON_SUFFIXES)
-            files.extend(os.path.join(raw, str(f.path.relative_to(raw))) for f in found)
+            files.extend(f.spelled for f in found)
         else:
             missing.append(raw)
     return files, missing
