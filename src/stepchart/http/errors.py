@@ -15,6 +15,8 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..errors import RequestError
+
 __all__ = [
     "HttpError",
     "bad_request",
@@ -31,8 +33,8 @@ log = logging.getLogger("stepchart.http")
 
 
 def error_body(type_: str, message: str, details: list[str] | None = None) -> dict[str, Any]:
-    """The R14 error body, used for every refusal whatever its status code."""
-    return {"error": {"message": message, "type": type_, "details": list(details or [])}}
+    """The R14 error body (:meth:`RequestError.body`), used for every refusal whatever its status code."""
+    return RequestError(type_, message, list(details or [])).body()
 
 
 def dump_json(body: Any) -> bytes:

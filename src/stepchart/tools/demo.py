@@ -16,7 +16,7 @@ from typing import Any, TextIO
 from ..bootstrap import Engine, open_engine
 from ..engine.core import ActionResult
 from ..errors import DefinitionError
-from ..io.files import data_dir
+from ..io.files import data_dir, walk_files
 from ..model import SYSTEM, Actor, CurrentStep
 from ..model.times import format_datetime, parse_datetime
 from ..stores import StoreError
@@ -81,7 +81,9 @@ def walk(engine: Engine, workflow_id: str, now_text: str, out: TextIO) -> dict[s
 
 def run_demo(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
-    files = [Path(p) for p in args.workflows] or sorted(data_dir("examples").glob("*.yaml"))
+    files = [Path(p) for p in args.workflows] or [
+        f.path for f in walk_files([data_dir("examples")], recursive=False)[0]
+    ]
     try:
         parse_datetime(args.now)
         try:
