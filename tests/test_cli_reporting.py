@@ -125,3 +125,20 @@ def test_docs_show_every_command() -> None:
     for name in ("check", "diagram", "explain", "validate", "run", "new-job", "schema", "test"):
         assert f"$ stepchart {name} " in doc, name
     assert "$ stepchart test tests/scenarios examples/scenarios --coverage" in doc
+
+
+def test_python_dash_m_stepchart_is_the_command() -> None:
+    done = subprocess.run([sys.executable, "-m", "stepchart", "--version"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "stepchart 0.1.0"
+    bad = subprocess.run([sys.executable, "-m", "stepchart", "nosuchcommand"], capture_output=True, text=True,
+                         check=False)  # fmt: skip
+    assert bad.returncode == 2
+    code = (
+        "import sys, runpy; sys.argv = ['stepchart', '--help']\n"
+        "try:\n    runpy.run_module('stepchart', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+        "names = ('statemachine', 'jsonschema', 'stepchart.engine')\n"
+        "print(sorted(m for m in names if m in sys.modules), file=sys.stderr)"
+    )
+    light = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert light.stderr.strip() == "[]", light.stderr

@@ -114,3 +114,13 @@ def test_serve_reports_startup_problems_plainly(tmp_path: Path, args: list[str],
         check=False,
     )
     assert r.returncode == 1 and message in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+def test_users_list_on_a_missing_file_is_a_usage_error(tmp_path: Path) -> None:
+    from cli_helpers import cli
+
+    missing = tmp_path / "nobody.yaml"
+    r = cli("users", "list", "--users", str(missing))
+    assert r.code == 2
+    assert r.out == ""
+    assert r.err.strip() == f"stepchart users list: error: no such users file: {missing}"

@@ -121,8 +121,12 @@ def _cmd_users_add(args: argparse.Namespace) -> int:
 def _cmd_users_list(args: argparse.Namespace) -> int:
     from ..http.auth import UsersFileError, read_users
 
+    path = _users_path(args)
+    if not path.is_file():
+        print(f"stepchart users list: error: no such users file: {path}", file=sys.stderr)
+        return 2
     try:
-        users = read_users(_users_path(args))
+        users = read_users(path)
     except UsersFileError as exc:
         print(f"stepchart users list: {exc}", file=sys.stderr)
         return 1
