@@ -106,3 +106,11 @@ def load_file(path: Path) -> list[Scenario] | ScenarioResult:
         return out
     name = value.get("name")
     return [Scenario(str(name) if name else path.name, path, doc)]
+
+
+def unknown_key(where: str, given: Any, allowed: Any, inside: str) -> str | None:
+    """The message for the first key of ``given`` not in ``allowed`` (keys of the mapping at ``inside``), or None."""
+    extra = sorted(set(given) - set(allowed))
+    if not extra:
+        return None
+    return f"{where}: unknown key {extra[0]!r} in {inside}; allowed: {', '.join(sorted(allowed))}"

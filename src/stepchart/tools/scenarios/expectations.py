@@ -13,7 +13,7 @@ from typing import Any
 from ...engine.core import ActionResult, Engine
 from ...load.workflows import as_text
 from ...model import SYSTEM, Job, Request
-from .documents import ScenarioFailure
+from .documents import ScenarioFailure, unknown_key
 
 __all__ = ["EXPECT_KEYS", "check"]
 
@@ -28,11 +28,9 @@ def check(where: str, expect: Any, result: ActionResult | None, engine: Engine, 
         expect = {}
     if not isinstance(expect, dict):
         raise ScenarioFailure(f"{where}: expect is a mapping")
-    unknown = sorted(set(expect) - EXPECT_KEYS)
-    if unknown:
-        raise ScenarioFailure(
-            f"{where}: unknown key {unknown[0]!r} in expect; allowed: {', '.join(sorted(EXPECT_KEYS))}"
-        )
+    bad = unknown_key(where, expect, EXPECT_KEYS, "expect")
+    if bad:
+        raise ScenarioFailure(bad)
     if result is not None and not result.ok and "error" not in expect:
         err = result.body["error"]
         raise ScenarioFailure(
@@ -84,11 +82,9 @@ def _check_responses(where: str, want: Any, result: ActionResult | None) -> None
 def _check_job(where: str, want: Any, engine: Engine, job_id: str, now: datetime) -> None:
     if not isinstance(want, dict):
         raise ScenarioFailure(f"{where}: job: expected a mapping")
-    unknown = sorted(set(want) - JOB_EXPECT_KEYS)
-    if unknown:
-        raise ScenarioFailure(
-            f"{where}: unknown key {unknown[0]!r} in expect.job; allowed: {', '.join(sorted(JOB_EXPECT_KEYS))}"
-        )
+    bad = unknown_key(where, want, JOB_EXPECT_KEYS, "expect.job")
+    if bad:
+        raise ScenarioFailure(bad)
     job = engine.store.get(job_id)
     if job is None:
         raise ScenarioFailure(f"{where}: job: there is no job {job_id!r}")
@@ -120,12 +116,9 @@ def _check_current(where: str, want: Any, got: list[dict[str, Any]]) -> None:
     for w in want:
         if not isinstance(w, dict):
             continue
-        extra = sorted(set(w) - CURRENT_STEP_KEYS)
-        if extra:
-            raise ScenarioFailure(
-                f"{where}: unknown key {extra[0]!r} in expect.job.currentSteps; allowed: "
-                f"{', '.join(sorted(CURRENT_STEP_KEYS))}"
-            )
+        bad = unknown_key(where, w, CURRENT_STEP_KEYS, "expect.job.currentSteps")
+        if bad:
+            raise ScenarioFailure(bad)
         g = by_id[str(w["stepId"])]
         for key in ("status", "assignedType", "assignedTo"):
             if key in w and (g.get(key) is None or as_text(w[key]) != g.get(key)):

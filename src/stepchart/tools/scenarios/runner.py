@@ -20,7 +20,7 @@ from ...errors import DefinitionError, RequestError
 from ...io.yamldoc import Document
 from ...model import SYSTEM, Actor, Workflow
 from ...model.times import parse_datetime, parse_duration
-from .documents import Scenario, ScenarioFailure, ScenarioResult
+from .documents import Scenario, ScenarioFailure, ScenarioResult, unknown_key
 from .expectations import check
 
 __all__ = ["OPERATIONS", "run_scenario"]
@@ -194,10 +194,9 @@ class _Run:
         """A step operation beside jobAction: its fields are the row's; the engine method is named by its key."""
         if not isinstance(arg, dict) or not isinstance(arg.get("stepId"), str):
             raise self.fail(f"{op.label}: {op.kind} takes a mapping with stepId")
-        allowed = set(row.fields)
-        extra = sorted(set(arg) - allowed)
-        if extra:
-            raise self.fail(f"{op.label}: unknown key {extra[0]!r} in {op.kind}; allowed: {', '.join(sorted(allowed))}")
+        bad = unknown_key(op.label, arg, row.fields, op.kind)
+        if bad:
+            raise self.fail(bad)
         values: list[Any] = []
         for name in row.fields[1:]:  # stepId first
             if name in arg:
