@@ -40,6 +40,7 @@ from datetime import datetime
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -50,7 +51,8 @@ from ..stores import ManagedStore
 from . import handlers as h
 from .auth import UserDirectory
 from .errors import HttpError, error_body, internal_error, json_response, routing_error
-from .service import DEFAULT_MAX_BODY, Clock, Handler, Service, endpoint, wall_clock
+from .limits import DEFAULT_BODY_TIMEOUT, RequestGuard
+from .service import DEFAULT_MAX_BODY, Clock, Handler, Service, endpoint, users_unavailable, wall_clock
 
 __all__ = ["DEFAULT_MAX_BODY", "HttpError", "Service", "create_app", "error_body"]
 
@@ -69,6 +71,8 @@ def create_app(
     sweep_interval: float | None = None,
     engine_threads: int | None = None,
     extra_routes: list[Route] | None = None,
+    body_timeout: float = DEFAULT_BODY_TIMEOUT,
+    write_timeout: float | None = None,
 ) -> Starlette:
     """The Starlette app serving ``engine`` to the callers in ``users``.
 
@@ -77,8 +81,15 @@ def create_app(
     holds (R19) and runs the automatic steps they free (R6) while the app runs;
     ``engine_threads`` is where engine requests run (None: by store, see the module
     text; 0: inline on the event loop; N: in N worker threads); ``extra_routes`` are
-    added after the service's own (benchmarks mount their ceiling there).
+    added after the service's own (benchmarks mount their ceiling there);
+    ``body_timeout`` is the seconds a request has to send its body (408 past it,
+    :class:`.limits.RequestGuard`); ``write_timeout`` is the seconds a SQLite write waits
+    for another process's lock before answering 503 with ``Retry-After`` (None: the
+    store's own).
     """
+    if write_timeout is not None and hasattr(engine.store, "timeout"):
+        engine.store.timeout = write_timeout
+        engine.store.close()  # connections reopen with the new busy timeout
     service = Service(
         engine,
         users,
@@ -90,6 +101,16 @@ def create_app(
 
     async def health(request: Request) -> Response:
         store = engine.store
+        problem = await service.run(users.check)
+        if problem is not None:
+            return users_unavailable(problem).response()
+        if service.write_error is not None:
+            return HttpError(
+                503,
+                "StoreNotWritable",
+                "The job store's last write failed; reads work, writes may not.",
+                [service.write_error],
+            ).response()
         try:
             version = await service.run(lambda: getattr(store, "schema_version", None))
             await service.run(store.exists, "")
@@ -151,6 +172,7 @@ def create_app(
     app = Starlette(
         routes=routes,
         exception_handlers={HTTPException: routing_error, Exception: internal_error},
+        middleware=[Middleware(RequestGuard, body_timeout=body_timeout)],
         lifespan=lifespan,
     )
     app.state.service = service
