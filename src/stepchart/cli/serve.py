@@ -150,7 +150,7 @@ def _cmd_users_list(args: argparse.Namespace) -> int:
     from ..http.auth import UsersFileError, read_users
 
     path = _users_path(args)
-    if not path.is_file():
+    if not path.exists():
         print(f"stepchart users list: error: no such users file: {path}", file=sys.stderr)
         return 2
     try:
