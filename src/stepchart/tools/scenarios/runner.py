@@ -179,6 +179,8 @@ class _Run:
                 self.now += parse_duration(node["advance"])
             except ValueError as exc:
                 raise self.fail(f"{op.label}: {exc}") from None
+            except OverflowError:
+                raise self.fail(f"{op.label}: the clock would leave the years 1 to 9999") from None
             return None, job_id
         actor = self.actor(op)
         arg = node[op.kind]
