@@ -17,14 +17,14 @@ request changes nothing.
 
 Where the engine runs (``engine_threads``): its calls are synchronous. On PostgreSQL
 they wait for row locks and network round trips, so they run in worker threads (16 by
-default, one connection each) and the event loop keeps serving. On SQLite and in
-memory every write is serialised by the store anyway and a request takes well under a
-millisecond, so by default (``engine_threads=0``) it runs inline on the event loop:
-handing each request to a thread and back costs more than the request (see
-``bench/HTTP_FIGURES.md``). The price is that a commit waiting for another process's
-SQLite write lock holds up the loop meanwhile; pass ``engine_threads=1`` (``stepchart
-serve --engine-threads 1``) where other processes write to the same file. Reads that
-take no lock (a job, lists, the feed) always run in worker threads.
+default, one connection each) and the event loop keeps serving. On SQLite they run in
+one worker thread (its writes are serialised by the file's lock anyway): a write waiting
+for another process's lock then holds up writes only, never the event loop, ``/health``
+or reads (WAL readers do not wait for the writer); ``write_timeout`` bounds that wait
+(503 with ``Retry-After``). In memory (``engine_threads=0``) they run inline on the event
+loop: handing each request to a thread and back costs more than the request (see
+``bench/HTTP_FIGURES.md``). Reads that take no lock (a job, lists, the feed) always run
+in worker threads. :mod:`.limits` bounds what a client may cost in time and connections.
 
 The service injects the wall clock (``clock``) as the engine's ``now`` (R22): the engine
 itself never reads it.
