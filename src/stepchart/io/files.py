@@ -122,7 +122,7 @@ MAX_FILE_BYTES = 8 * 1024 * 1024
 class FileRefused(ValueError):
     """A file :func:`read_bounded` will not read: not a regular file, too large, or unreadable.
 
-    ``code`` is ``not-a-file``, ``too-large`` or ``unreadable``; the message says why
+    ``code`` is ``too-large`` or ``unreadable`` (not a regular file, or an OS error); the message says why
     without the path, so each caller locates it its own way.
     """
 
@@ -145,7 +145,7 @@ def read_bounded(path: str | Path, limit: int = MAX_FILE_BYTES) -> bytes:
     name = os.fspath(path)
     try:
         if not stat.S_ISREG(os.stat(name).st_mode):
-            raise FileRefused("not-a-file", "not a regular file (a folder, device, FIFO or socket is not read)")
+            raise FileRefused("unreadable", "not a regular file (a folder, device, FIFO or socket is not read)")
         fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileRefused:
         raise
@@ -154,7 +154,7 @@ def read_bounded(path: str | Path, limit: int = MAX_FILE_BYTES) -> bytes:
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise FileRefused("not-a-file", "not a regular file (a folder, device, FIFO or socket is not read)")
+            raise FileRefused("unreadable", "not a regular file (a folder, device, FIFO or socket is not read)")
         if info.st_size > limit:
             raise FileRefused("too-large", f"the file is {info.st_size} bytes; the limit is {limit}")
         chunks: list[bytes] = []
