@@ -21,10 +21,11 @@ from typing import Any
 
 import httpx
 import pytest
-from http_helpers import EXAMPLES, ServeProcess, auth, check_error, live_app, wait_for
+from http_helpers import EXAMPLES, USERS, ServeProcess, auth, check_error, live_app, wait_for
 
 from stepchart import Engine
-from stepchart.http.auth import add_user
+from stepchart.http.auth import UserDirectory, add_user
+from stepchart.http.reads import ReadPolicy
 from stepchart.stores.sqlite import SQLiteStore
 
 
@@ -218,3 +219,42 @@ def test_health_reports_a_store_that_cannot_be_written(base_engine: Engine, tmp_
         assert c.post("/o/i/jobs", json={"workflow": "parcel-edit"}, headers=auth("alice")).status_code == 200
         assert c.get("/health").status_code == 200
     store.close()
+
+
+def test_the_read_model_own_and_the_configured_item(engine_on_sqlite: Engine) -> None:
+    """--reads own: a job is read by whom it is assigned to (R16) or by jobReadAll; --item: one org/item."""
+    users = UserDirectory.of({**USERS, "dora": ([], ["jobReadAll"], "tok-dora")})
+    dora = {"Authorization": "Bearer tok-dora"}
+    with (
+        live_app(engine_on_sqlite, users, reads=ReadPolicy(("org", "item"), "own")) as srv,
+        httpx.Client(base_url=srv.url, timeout=10) as c,
+    ):
+        job = c.post("/org/item/jobs", json={"workflow": "parcel-edit"}, headers=auth("alice"))
+        assert job.status_code == 200, job.text
+        job_id = job.json()["jobId"]  # its current step is assigned to the group editors
+        for path in (f"/org/item/jobs/{job_id}", f"/org/item/jobs/{job_id}/history"):
+            assert c.get(path, headers=auth("bob")).status_code == 200  # an editor: his job
+            assert c.get(path, headers=dora).status_code == 200  # jobReadAll
+            check_error(c.get(path, headers=auth("carol")), 400, "JobNotFound")  # not hers: as if absent
+        listed = {u: [j["jobId"] for j in c.get("/org/item/jobs", headers=h).json()["jobs"]]
+                  for u, h in (("bob", auth("bob")), ("carol", auth("carol")), ("dora", dora))}  # fmt: skip
+        assert listed == {"bob": [job_id], "carol": [], "dora": [job_id]}
+        assert c.get("/org/item/jobs?mine=false", headers=auth("carol")).json()["jobs"] == []
+        check_error(c.get("/org/item/events", headers=auth("carol")), 400, "InsufficientPrivileges")
+        assert c.get("/org/item/events", headers=dora).json()["events"]
+        # another org or item is not served, whoever asks
+        for path in (f"/other/item/jobs/{job_id}", "/org/other/jobs", f"/org/x/jobs/{job_id}/action"):
+            check_error(c.request("POST" if path.endswith("action") else "GET", path, headers=dora), 404, "NotFound")
+    with live_app(engine_on_sqlite) as srv, httpx.Client(base_url=srv.url, timeout=10) as c:
+        # the default: any valid token reads every job, under any org/item
+        assert c.get(f"/any/where/jobs/{job_id}", headers=auth("carol")).status_code == 200
+
+
+@pytest.fixture
+def engine_on_sqlite(base_engine: Engine, tmp_path: Path) -> Iterator[Engine]:
+    engine = base_engine.spawn(SQLiteStore(tmp_path / "reads.db"))
+    for wf in EXAMPLES:
+        engine.add_workflow(wf)
+    engine.sync_workflows()
+    yield engine
+    engine.store.close()

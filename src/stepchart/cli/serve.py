@@ -91,6 +91,19 @@ def register(sub: Any) -> None:
         metavar="SECONDS",
         help="a SQLite write waits SECONDS for another process's lock, then answers 503 with Retry-After (default 5)",
     )
+    s.add_argument(
+        "--item",
+        default=None,
+        metavar="ORG/ITEM",
+        help="answer under /ORG/ITEM only (other orgId/itemId: 404); default: any, not interpreted",
+    )
+    s.add_argument(
+        "--reads",
+        choices=["all", "own"],
+        default="all",
+        help="all (default): any token reads every job; own: only jobs with a current step of the caller's, "
+        "unless they hold jobReadAll",
+    )
     s.add_argument("--no-access-log", action="store_true", help="do not log each request")
     s.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     s.set_defaults(handler=_cmd_serve)
@@ -195,9 +208,15 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from ..http.auth import UserDirectory, UsersFileError
     from ..http.limits import MAX_HEAD, default_max_connections, guarded_protocol
     from ..http.logs import log_config
+    from ..http.reads import ReadPolicy
     from ..io.files import data_dir
     from ..stores import StoreError
 
+    try:
+        item = ReadPolicy.parse_item(args.item) if args.item is not None else None
+    except ValueError as exc:
+        print(f"stepchart serve: error: {exc}", file=sys.stderr)
+        return 2
     target = store_url(args.database, environment=False)
     users_path = _users_path(args)
     try:
@@ -227,6 +246,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         engine_threads=args.engine_threads,
         body_timeout=args.body_timeout,
         write_timeout=args.write_timeout,
+        reads=ReadPolicy(item, args.reads),
     )
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP (else Nagle

@@ -52,6 +52,7 @@ from . import handlers as h
 from .auth import UserDirectory
 from .errors import HttpError, error_body, internal_error, json_response, routing_error
 from .limits import DEFAULT_BODY_TIMEOUT, RequestGuard
+from .reads import ReadPolicy
 from .service import DEFAULT_MAX_BODY, Clock, Handler, Service, endpoint, users_unavailable, wall_clock
 
 __all__ = ["DEFAULT_MAX_BODY", "HttpError", "Service", "create_app", "error_body"]
@@ -73,6 +74,7 @@ def create_app(
     extra_routes: list[Route] | None = None,
     body_timeout: float = DEFAULT_BODY_TIMEOUT,
     write_timeout: float | None = None,
+    reads: ReadPolicy | None = None,
 ) -> Starlette:
     """The Starlette app serving ``engine`` to the callers in ``users``.
 
@@ -85,8 +87,10 @@ def create_app(
     ``body_timeout`` is the seconds a request has to send its body (408 past it,
     :class:`.limits.RequestGuard`); ``write_timeout`` is the seconds a SQLite write waits
     for another process's lock before answering 503 with ``Retry-After`` (None: the
-    store's own).
+    store's own); ``reads`` is the configured item and read model (:mod:`.reads`; None:
+    any item, every token reads every job).
     """
+    policy = reads or ReadPolicy()
     if write_timeout is not None and hasattr(engine.store, "timeout"):
         engine.store.timeout = write_timeout
         engine.store.close()  # connections reopen with the new busy timeout
@@ -135,8 +139,8 @@ def create_app(
     async def openapi(request: Request) -> Response:
         return Response(service.openapi(), media_type="application/json")
 
-    def ep(handler: Handler, *, body: bool = False) -> Callable[[Request], Awaitable[Response]]:
-        return endpoint(service, handler, body=body)
+    def ep(handler: Handler, *, body: bool = False, read: str = "") -> Callable[[Request], Awaitable[Response]]:
+        return endpoint(service, policy.guard(read, handler), body=body)
 
     base = "/{orgId}/{itemId}"
     step = f"{base}/jobs/{{jobId}}/steps/{{stepId}}"
@@ -145,12 +149,12 @@ def create_app(
         Route("/openapi.json", openapi, methods=["GET"]),
         Route(f"{base}/jobs/{{jobId}}/action", ep(h.job_action, body=True), methods=["POST"]),
         Route(f"{base}/jobs", ep(h.create_job, body=True), methods=["POST"]),
-        Route(f"{base}/jobs", ep(h.list_jobs), methods=["GET"]),
-        Route(f"{base}/jobs/{{jobId}}", ep(h.job_resource), methods=["GET", "DELETE"]),
-        Route(f"{base}/jobs/{{jobId}}/history", ep(h.job_history), methods=["GET"]),
+        Route(f"{base}/jobs", ep(h.list_jobs, read="list"), methods=["GET"]),
+        Route(f"{base}/jobs/{{jobId}}", ep(h.job_resource, read="job"), methods=["GET", "DELETE"]),
+        Route(f"{base}/jobs/{{jobId}}/history", ep(h.job_history, read="job"), methods=["GET"]),
         Route(f"{base}/jobs/{{jobId}}/close", ep(h.close_job), methods=["POST"]),
         Route(f"{base}/jobs/{{jobId}}/reopen", ep(h.reopen_job), methods=["POST"]),
-        Route(f"{base}/events", ep(h.events), methods=["GET"]),
+        Route(f"{base}/events", ep(h.events, read="events"), methods=["GET"]),
         Route(f"{step}/respond", ep(h.respond, body=True), methods=["POST"]),
         Route(f"{step}/complete", ep(h.complete, body=True), methods=["POST"]),
         Route(f"{step}/fail", ep(h.fail, body=True), methods=["POST"]),
