@@ -1,7 +1,7 @@
 """No command answers with a traceback (issue 11): every command fed the hostile corpora, a looping
 workflow, a scenario clock past year 9999 and a damaged database gives located lines and an exit code.
 
-Each command runs in-process through ``stepchart.cli.main.main``: an exception escaping it
+Each command runs in-process through ``stepchart.cli.main``: an exception escaping it
 fails the test, and so does a traceback printed on either stream.
 """
 
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from stepchart.cli.main import main
+from stepchart.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = ROOT / "tests" / "hostile"
