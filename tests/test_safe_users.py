@@ -137,3 +137,36 @@ def test_the_serve_help_names_the_limits() -> None:
     )
     for option in ("--header-timeout", "--body-timeout", "--max-connections", "--write-timeout"):
         assert option in r.stdout
+
+
+def test_the_log_filter_redacts_and_holds_back_repeats() -> None:
+    """One line per kind of failure per interval; a change of state always; no credential in any line."""
+    import io
+    import logging
+
+    from stepchart.http.logs import SafeLogFilter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(SafeLogFilter(interval=60))
+    log = logging.getLogger("test.safe.filter")
+    log.addHandler(handler)
+    log.propagate = False
+    log.setLevel(logging.INFO)
+    try:
+        for i in range(100):
+            log.warning("refused connection %d", i)
+        log.error("users file invalid: %s", "a", extra={"always": True})
+        log.error("users file invalid: %s", "b", extra={"always": True})
+        log.info('%s - "%s %s HTTP/%s" %d', "1.2.3.4:5", "GET", "/o/i/jobs?a=1&token=sc_SECRET", "1.1", 200)
+        log.warning("bad header %s", "Authorization: Bearer sc_SECRET2")
+    finally:
+        log.removeHandler(handler)
+    lines = stream.getvalue().splitlines()
+    assert lines == [
+        "refused connection 0",
+        "users file invalid: a",
+        "users file invalid: b",
+        '1.2.3.4:5 - "GET /o/i/jobs?a=1&token=REDACTED HTTP/1.1" 200',
+        "bad header Authorization: Bearer REDACTED",
+    ], lines

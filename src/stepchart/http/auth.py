@@ -329,13 +329,17 @@ class UserDirectory:
                 if force:
                     raise
                 if str(exc) != self.last_error:
-                    users_log.error("users file invalid, every authenticated request answers 503: %s", exc)
+                    users_log.error(
+                        "users file invalid, every authenticated request answers 503: %s", exc, extra={"always": True}
+                    )
                 self._users = ()
                 self.last_error = str(exc)
                 return
             self._set(users)
             if self.last_error is not None:
-                users_log.warning("users file %s is valid again: %d users", self.path, len(self._users))
+                users_log.warning(
+                    "users file %s is valid again: %d users", self.path, len(self._users), extra={"always": True}
+                )
             self.last_error = None
 
     def check(self) -> str | None:

@@ -10,7 +10,8 @@
   ``interval`` seconds per kind (its logger and its unformatted message); the next
   one written after a quiet spell says how many like it were left out. A client that
   opens hundreds of connections or sends hundreds of bad requests costs a few lines,
-  not megabytes of tracebacks.
+  not megabytes of tracebacks. A line logged with ``extra={"always": True}`` (a change
+  of state, such as the users file turning invalid) is never held back.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ class SafeLogFilter(logging.Filter):
         self._held: dict[tuple[str, str], int] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno >= logging.WARNING and not self._admit(record):
+        if record.levelno >= logging.WARNING and not getattr(record, "always", False) and not self._admit(record):
             return False
         self._clean(record)
         return True
