@@ -91,3 +91,10 @@ def test_read_bounded_reads_at_most_the_limit(tmp_path: Path) -> None:
     with pytest.raises(FileRefused) as missing:
         read_bounded(tmp_path / "nope")
     assert missing.value.code == "unreadable"
+
+
+def test_import_refuses_a_device(hostile: Path) -> None:
+    r = stepchart("import", "/dev/zero", "--store", "memory:", cwd=hostile.parent)
+    assert r.returncode != 0
+    assert "/dev/zero:1:1: not a regular file" in r.stderr, r.stderr
+    assert "Traceback" not in r.stderr and "MemoryError" not in r.stderr
