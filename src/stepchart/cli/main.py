@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "stepchart.cli.demo",
     "stepchart.cli.check",
     "stepchart.cli.diagram",
+    "stepchart.cli.wmdiagram",
     "stepchart.cli.run",
     "stepchart.cli.validate",
     "stepchart.cli.schema",

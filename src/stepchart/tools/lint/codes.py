@@ -66,6 +66,16 @@ CODES: dict[str, tuple[str, str]] = {
     "duplicate-current-step": ("error", "a step current twice in a job document"),
     "duplicate-hold": ("error", "two holds with one id in a job document"),
     "duplicate-job": ("error", "a job id that is already stored"),
+    # Workflow Manager diagrams (stepchart import-diagram)
+    "unmapped-action-type": ("warning", "an action type that no step type stands for (see --map)"),
+    "unmapped-action-args": ("warning", "an action's args a workflow has no place for"),
+    "unmapped-expression": ("warning", "an expression that is no return-value comparison (the path always matches)"),
+    "unmapped-schedule": ("warning", "a diagram step's schedule"),
+    "unmapped-notifications": ("warning", "a diagram path's notifications"),
+    "unmapped-annotations": ("warning", "a diagram's annotations"),
+    "unmapped-datasources": ("warning", "a diagram's data sources"),
+    "unmapped-field": ("warning", "a diagram field a workflow cannot hold (help text, custom assignment)"),
+    "renamed-id": ("warning", "a diagram or step id that is not a workflow id, renamed"),
     # semantic findings of stepchart check
     "unreachable-step": ("warning", "no path that can be taken reaches the step from the initial step"),
     "no-way-to-end": ("warning", "no path that can be taken leads from the step to a step that ends its branch"),
