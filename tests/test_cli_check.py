@@ -350,9 +350,9 @@ def test_codes_table_lists_every_code() -> None:
 
 def _codes_in_source() -> set[str]:
     """Every kebab-case string literal passed to a problem-making call in the package."""
-    makers = {"problem", "error", "fail", "Problem", "bad"}
+    makers = {"problem", "error", "fail", "warn", "Problem", "bad"}
     found: set[str] = set()
-    for path in (ROOT / "src" / "stepchart").glob("*.py"):
+    for path in (ROOT / "src" / "stepchart").rglob("*.py"):
         tree = ast.parse(path.read_text("utf-8"))
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call):

@@ -83,13 +83,9 @@ class _Reader:
                 message = f"the {kind} field {key!r} has no place in a workflow; left out"
                 self.warn((*at, key), "unmapped-field", message)
 
-    def nonempty(self, node: Mapping[str, Any], at: At, key: str, what: str) -> None:
+    def nonempty(self, node: Mapping[str, Any], at: At, key: str, what: str, code: str = "unmapped-field") -> None:
         if node.get(key) not in (None, "", [], {}, False):
-            self.warn((*at, key), f"unmapped-{key.lower()}" if key in _SPECIFIC else "unmapped-field",
-                      f"{what} cannot be expressed in a workflow; left out")
-
-
-_SPECIFIC = {"schedule", "notifications", "annotations", "dataSources"}
+            self.warn((*at, key), code, f"{what} cannot be expressed in a workflow; left out")
 
 
 def _safe_ids(steps: list[Any], reader: _Reader) -> dict[str, str]:
@@ -123,8 +119,8 @@ def from_diagram(doc: Document, *, mapping: Mapping[str, str] | None = None) -> 
     if not isinstance(d, dict):
         raise doc.error((), "not-a-mapping", "a diagram is a JSON object")
     r.fields(d, (), "diagram")
-    for key in ("annotations", "dataSources"):
-        r.nonempty(d, (), key, key)
+    r.nonempty(d, (), "annotations", "annotations", "unmapped-annotations")
+    r.nonempty(d, (), "dataSources", "data sources", "unmapped-datasources")
     steps = r.take(d, (), "steps", list, [])
     if not steps:
         r.fail(("steps",), "missing-key", "a diagram needs steps")
@@ -163,7 +159,8 @@ def _workflow_id(raw: str, r: _Reader) -> str:
 
 def _step(s: dict[str, Any], at: At, ids: Mapping[str, str], r: _Reader) -> dict[str, Any]:
     r.fields(s, at, "step")
-    for key in ("schedule", "helpUrl", "helpText", "stepTemplateId"):
+    r.nonempty(s, at, "schedule", "the step's schedule", "unmapped-schedule")
+    for key in ("helpUrl", "helpText", "stepTemplateId"):
         r.nonempty(s, at, key, f"the step's {key}")
     extra = r.take(s, at, "stepchart", dict, {})
     raw_id = r.take(s, at, "id", str)
@@ -235,7 +232,7 @@ def _answers(s: dict[str, Any], at: At, step_type: str, r: _Reader) -> list[Any]
 
 def _path(p: dict[str, Any], at: At, ids: Mapping[str, str], r: _Reader) -> dict[str, Any]:
     r.fields(p, at, "path")
-    r.nonempty(p, at, "notifications", "the path's notifications")
+    r.nonempty(p, at, "notifications", "the path's notifications", "unmapped-notifications")
     r.nonempty(p, at, "status", "the path's status")
     target = r.take(p, at, "nextStep", str)
     if target is None:
