@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from stepchart.cli.main import main
+from stepchart.cli import main
 from stepchart.io.yamldoc import parse_yaml, read_yaml_file
 from stepchart.tools.wmdiagram import from_diagram, parse_expression, render_expression, to_diagram
 

@@ -11,8 +11,9 @@ from ...io.files import data_dir, walk_files
 from ...io.schemas import check_document
 from ...io.yamldoc import Document, read_yaml_file
 from ...load.charts import parse_chart
+from ...load.templates import parse_template
 from ...load.workflows import parse_workflow
-from ...model import StepType
+from ...model import StepType, Workflow
 from ...rules import Rule, RuleSet, order_rules, parse_rules
 from .charts import chart_event_problems
 from .report import CheckedFile, CheckResult, FileFindings, document_kind, expand_paths
@@ -37,7 +38,7 @@ def check_paths(
         raise FileNotFoundError(", ".join(missing))
     out = FileFindings()
     docs: dict[str, list[tuple[Document, CheckedFile]]] = {
-        "workflow": [], "chart": [], "rules": [], "scenario": [], "job": [],
+        "workflow": [], "chart": [], "rules": [], "scenario": [], "job": [], "template": [],
     }  # fmt: skip
     for path, direct in found:
         name = str(path)
@@ -55,7 +56,7 @@ def check_paths(
                     doc.problem(
                         (), "unknown-document",
                         "not a stepchart document: a workflow has steps:, a chart stepType:, rules rules:, "
-                        "a scenario do: or scenarios:, a job document jobId:",
+                        "a scenario do: or scenarios:, a job document jobId:, a job template jobTemplate:",
                     )
                 )  # fmt: skip
             else:
@@ -67,6 +68,7 @@ def check_paths(
     ruleset, rules_checked = _context_rules(docs["rules"], rules, out)
 
     workflow_ids: dict[str, str] = {}
+    loaded: dict[str, Workflow] = {}
     for doc, entry in docs["workflow"]:
         try:
             wf = parse_workflow(doc, step_types)
@@ -86,6 +88,13 @@ def check_paths(
             )  # fmt: skip
         else:
             workflow_ids[wf.id] = doc.file
+            loaded[wf.id] = wf
+
+    for doc, entry in docs["template"]:  # a template's workflow is checked when workflows are checked with it
+        try:
+            parse_template(doc, loaded if docs["workflow"] else None)
+        except DefinitionError as exc:
+            entry.problems.extend(exc.problems)
 
     for doc, entry in docs["scenario"]:
         entry.problems.extend(check_document(doc, "scenario"))

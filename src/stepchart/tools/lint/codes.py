@@ -66,6 +66,8 @@ CODES: dict[str, tuple[str, str]] = {
     "duplicate-current-step": ("error", "a step current twice in a job document"),
     "duplicate-hold": ("error", "two holds with one id in a job document"),
     "duplicate-job": ("error", "a job id that is already stored"),
+    # job templates (templates)
+    "bad-placeholder": ("error", "a job template's jobName holds a {...} that is not {counter}"),
     # Workflow Manager diagrams (stepchart import-diagram)
     "unmapped-action-type": ("warning", "an action type that no step type stands for (see --map)"),
     "unmapped-action-args": ("warning", "an action's args a workflow has no place for"),

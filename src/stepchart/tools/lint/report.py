@@ -14,7 +14,7 @@ __all__ = ["CheckResult", "CheckedFile", "FileFindings", "document_kind", "expan
 
 
 def document_kind(value: Any) -> str:
-    """``workflow``, ``chart``, ``rules``, ``scenario``, ``job`` or ``unknown``, from a document's top-level keys."""
+    """``workflow``, ``chart``, ``rules``, ``scenario``, ``job``, ``template`` or ``unknown``, by top-level keys."""
     if not isinstance(value, dict):
         return "unknown"
     keys = set(value)
@@ -26,6 +26,8 @@ def document_kind(value: Any) -> str:
         return "chart"
     if "rules" in keys:
         return "rules"
+    if "jobTemplate" in keys:
+        return "template"
     if keys & {"workflow", "initialStep", "steps"}:
         return "workflow"
     return "unknown"
