@@ -39,7 +39,7 @@ __all__ = [
     "validator_class",
 ]
 
-SCHEMA_NAMES = ("payload", "response", "error", "workflow", "chart", "rules", "job", "scenario")
+SCHEMA_NAMES = ("payload", "response", "error", "workflow", "chart", "rules", "job", "scenario", "project")
 
 
 def read_schema_file(stem: str) -> dict[str, Any]:

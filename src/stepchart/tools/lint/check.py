@@ -8,6 +8,7 @@ from typing import Any
 
 from ...errors import DefinitionError, Problem
 from ...io.files import data_dir, walk_files
+from ...io.project import project_problems
 from ...io.schemas import check_document
 from ...io.yamldoc import Document, read_yaml_file
 from ...load.charts import parse_chart
@@ -37,7 +38,7 @@ def check_paths(
         raise FileNotFoundError(", ".join(missing))
     out = FileFindings()
     docs: dict[str, list[tuple[Document, CheckedFile]]] = {
-        "workflow": [], "chart": [], "rules": [], "scenario": [], "job": [],
+        "workflow": [], "chart": [], "rules": [], "scenario": [], "job": [], "project": [],
     }  # fmt: skip
     for path, direct in found:
         name = str(path)
@@ -92,6 +93,8 @@ def check_paths(
         entry.problems.extend(_scenario_workflow_paths(doc))
     for doc, entry in docs["job"]:  # the job's workflow is named by id: the schema is what can be checked alone
         entry.problems.extend(check_document(doc, "job"))
+    for doc, entry in docs["project"]:
+        entry.problems.extend(project_problems(doc))
 
     if ruleset is not None and (docs["chart"] or rules_checked):
         checked_ids = {st.id for st, _ in chart_docs.values()}
@@ -105,6 +108,13 @@ def check_paths(
         for doc, entry in docs["rules"]:
             entry.problems.extend(rule_problems(doc, ruleset))
     return out.result()
+
+
+_SHIPPED_HINT = " (to replace a shipped type, leave out the shipped charts: --no-shipped charts)"
+
+
+def _is_shipped(file: str) -> bool:
+    return Path(file).resolve().parent == data_dir("statecharts").resolve()
 
 
 def _folder_files(entry: str | Path) -> list[Path]:
@@ -144,10 +154,17 @@ def _context_charts(
                 out.get(str(f), "chart")
                 out.add(exc.problems)
                 continue
+            if st.id in types:  # as the engine's loader: a later folder may add types, never redefine one
+                out.get(str(f), "chart")
+                where = types[st.id].file + _SHIPPED_HINT * _is_shipped(types[st.id].file)
+                message = f"step type {st.id!r} is already defined in {where}"
+                out.add([doc.problem(("stepType",), "duplicate-step-type", message)])
+                continue
             types[st.id] = st
             docs[st.id] = (st, doc)
     broken: set[str] = set()
     mine: dict[str, str] = {}
+    context = {type_id: st.file for type_id, st in types.items()}
     for doc, entry in checked:
         try:
             st = parse_chart(doc)
@@ -156,11 +173,10 @@ def _context_charts(
             if isinstance(doc.value.get("stepType"), str):
                 broken.add(doc.value["stepType"])
             continue
-        if st.id in mine:
+        if st.id in mine or st.id in context:
+            where = mine.get(st.id) or context[st.id] + _SHIPPED_HINT * _is_shipped(context[st.id])
             entry.problems.append(
-                doc.problem(
-                    ("stepType",), "duplicate-step-type", f"step type {st.id!r} is already defined in {mine[st.id]}"
-                )
+                doc.problem(("stepType",), "duplicate-step-type", f"step type {st.id!r} is already defined in {where}")
             )
             continue
         mine[st.id] = doc.file
