@@ -85,7 +85,8 @@ def test_check_a_checked_chart_may_not_redefine_a_shipped_type(tmp_path: Path) -
     mine = write(tmp_path, "manual.yaml", (ROOT / "statecharts" / "manual.yaml").read_text("utf-8"))
     r = cli("check", str(mine))
     assert r.code == 1, r.out
-    assert re.search(r"manual\.yaml:\d+:\d+: error\[duplicate-step-type\]: step type 'manual' is already defined", r.out)
+    found = r"manual\.yaml:\d+:\d+: error\[duplicate-step-type\]: step type 'manual' is already defined"
+    assert re.search(found, r.out), r.out
     assert "--no-shipped charts" in r.out
     assert cli("check", "--no-shipped", "charts", str(mine)).code == 0
     engine = cli("test", "--charts", str(tmp_path), str(ROOT / "examples" / "scenarios"))
@@ -93,7 +94,7 @@ def test_check_a_checked_chart_may_not_redefine_a_shipped_type(tmp_path: Path) -
 
 
 def test_test_rules_and_charts_are_added_to_the_shipped_ones(tmp_path: Path) -> None:
-    """``--rules mine`` keeps the shipped rules (not-held is there to be placed before); ``--charts mine`` keeps manual."""
+    """``--rules mine`` keeps the shipped rules (not-held, to be placed before); ``--charts mine`` keeps manual."""
     root = project(tmp_path, None)
     r = cli("test", "--charts", str(root / "charts"), "--rules", str(root / "rules"), str(root / "scenarios"))
     assert r.code == 0, r.out + r.err

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "stepchart.cli.store",
     "stepchart.cli.jobs",
     "stepchart.cli.serve",
+    "stepchart.cli.init",
 )
 """The modules that add their subcommands through ``register(subparsers)``, in the order ``--help`` lists them."""
 
