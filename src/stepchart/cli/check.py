@@ -29,6 +29,9 @@ def register(sub: Any) -> None:
         rules_help="rules the charts are checked against besides the shipped and the checked ones (repeat)",
     )
     c.add_argument("--strict", action="store_true", help="warnings count as problems (exit 1)")
+    c.add_argument(
+        "--skip-unknown", action="store_true", help="skip (and count) named files that are no stepchart document"
+    )
     c.add_argument("--codes", action="store_true", help="print the table of finding codes and exit")
     c.set_defaults(handler=_cmd_check)
 
@@ -53,7 +56,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from ..tools.lint import check_paths
 
     try:
-        result = check_paths(args.paths, charts=args.charts, rules=args.rules)
+        result = check_paths(args.paths, charts=args.charts, rules=args.rules, skip_unknown=args.skip_unknown)
     except FileNotFoundError as exc:
         err(f"stepchart check: no such file or folder: {exc}")
         return 2

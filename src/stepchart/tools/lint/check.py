@@ -28,10 +28,14 @@ def check_paths(
     *,
     charts: Sequence[str | Path] | None = None,
     rules: Sequence[str | Path] | None = None,
+    skip_unknown: bool = False,
 ) -> CheckResult:
     """Check files and folders; ``charts``/``rules`` are the context folders (default: the shipped ones).
 
-    Raises ``FileNotFoundError`` naming the paths that do not exist.
+    A file named directly that is no stepchart document is an ``unknown-document`` error,
+    or with ``skip_unknown`` skipped as files found in a folder are (so is one stepchart's
+    reader refuses but a plain YAML reader reads as no stepchart document: a compose file
+    with anchors). Raises ``FileNotFoundError`` naming the paths that do not exist.
     """
     found, missing = expand_paths(paths)
     if missing:
@@ -45,13 +49,16 @@ def check_paths(
         try:
             doc = read_yaml_file(path)
         except DefinitionError as exc:
+            if skip_unknown and _plain_kind(path) == "unknown":
+                out.get(name, "unknown").skipped = True
+                continue
             out.get(name, "invalid")
             out.add(exc.problems)
             continue
         kind = document_kind(doc.value)
         entry = out.get(name, kind)
         if kind == "unknown":
-            if direct:
+            if direct and not skip_unknown:
                 entry.problems.append(
                     doc.problem(
                         (), "unknown-document",
@@ -108,6 +115,18 @@ def check_paths(
         for doc, entry in docs["rules"]:
             entry.problems.extend(rule_problems(doc, ruleset))
     return out.result()
+
+
+def _plain_kind(path: Path) -> str | None:
+    """The kind of a file as a plain YAML reader sees it (anchors allowed); None if that cannot read it either."""
+    import yaml
+
+    try:
+        with open(path, "rb") as f:
+            value = yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (OSError, yaml.YAMLError, ValueError):
+        return None
+    return document_kind(value)
 
 
 _SHIPPED_HINT = " (to replace a shipped type, leave out the shipped charts: --no-shipped charts)"
