@@ -25,10 +25,13 @@ def register(sub: Any) -> None:
     c.add_argument("--format", choices=("text", "json"), default="text")
     add_definitions(
         c,
-        charts_help="charts the workflows use besides the checked ones (default: shipped)",
-        rules_help="rules the charts are checked against (default: the checked rules files, else shipped)",
+        charts_help="charts the workflows use besides the shipped and the checked ones (repeat)",
+        rules_help="rules the charts are checked against besides the shipped and the checked ones (repeat)",
     )
     c.add_argument("--strict", action="store_true", help="warnings count as problems (exit 1)")
+    c.add_argument(
+        "--skip-unknown", action="store_true", help="skip (and count) named files that are no stepchart document"
+    )
     c.add_argument("--codes", action="store_true", help="print the table of finding codes and exit")
     c.set_defaults(handler=_cmd_check)
 
@@ -53,7 +56,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     from ..tools.lint import check_paths
 
     try:
-        result = check_paths(args.paths, charts=args.charts, rules=args.rules)
+        result = check_paths(args.paths, charts=args.charts, rules=args.rules, skip_unknown=args.skip_unknown)
     except FileNotFoundError as exc:
         err(f"stepchart check: no such file or folder: {exc}")
         return 2
@@ -87,6 +90,7 @@ def _count(n: int, kind: str) -> str:
         "scenario": ("scenario file", "scenario files"),
         "workflow": ("workflow", "workflows"),
         "job": ("job document", "job documents"),
+        "project": ("project file", "project files"),
         "invalid": ("invalid file", "invalid files"),
         "unknown": ("unknown file", "unknown files"),
     }.get(kind, (kind, kind))

@@ -62,7 +62,7 @@ def _cmd_diagram(args: argparse.Namespace) -> int:
             st = parse_chart(doc)
             text = chart_mermaid(st) if fmt == "mermaid" else chart_dot(st)
         elif kind == "workflow":
-            types = load_chart_dir(*(args.charts or [data_dir("statecharts")]))
+            types = load_chart_dir(*(args.charts if args.charts is not None else [data_dir("statecharts")]))
             wf = parse_workflow(doc, types)
             view = None
             if args.job:

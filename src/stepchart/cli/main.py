@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "stepchart.cli.store",
     "stepchart.cli.jobs",
     "stepchart.cli.serve",
+    "stepchart.cli.init",
 )
 """The modules that add their subcommands through ``register(subparsers)``, in the order ``--help`` lists them."""
 
@@ -46,6 +47,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return 2
+    if hasattr(args, "no_project"):  # the commands that load definitions (options.add_definitions)
+        from .options import apply_project
+
+        if apply_project(args):
+            return 2
     try:
         code: int = handler(args)
     except BrokenPipeError:

@@ -34,9 +34,11 @@ __all__ = [
     "add_color",
     "add_definitions",
     "add_now",
+    "add_project",
     "add_store",
     "add_store_engine",
     "add_workflows",
+    "apply_project",
     "definitions_engine",
     "open_store",
     "request_time",
@@ -45,8 +47,8 @@ __all__ = [
     "workflow_files",
 ]
 
-CHARTS_HELP = "lifecycle chart folder (default: shipped)"
-RULES_HELP = "rules folder (default: shipped)"
+CHARTS_HELP = "a lifecycle chart folder or file, loaded after the shipped ones (repeat)"
+RULES_HELP = "a rules folder or file, loaded after the shipped ones (repeat)"
 STORE_HELP = f"SQLite path or URL, postgresql://..., or memory: (default $STEPCHART_STORE or {DEFAULT_STORE})"
 
 ActorStyle = Literal["designer", "store"]
@@ -80,6 +82,7 @@ def add_definitions(
     p.add_argument("--charts", action="append", default=None, metavar=metavar, help=charts_help)
     if rules_help is not None:
         p.add_argument("--rules", action="append", default=None, metavar=metavar, help=rules_help)
+    add_project(p)
 
 
 def add_workflows(
@@ -264,3 +267,79 @@ def request_time(text: str | None, *, whole_seconds: bool = False) -> datetime:
         return parse_datetime(text)
     now = datetime.now(UTC)
     return now.replace(microsecond=0) if whole_seconds else now
+
+
+# -- the project file, and the shipped folders beside the designer's ------------------------------
+
+
+def add_project(p: argparse.ArgumentParser) -> None:
+    """``--project FILE``, ``--no-project`` and ``--no-shipped charts|rules``; :func:`apply_project` reads them."""
+    p.add_argument(
+        "--project", metavar="FILE", help="the project file (default: stepchart.yaml here or in a folder above)"
+    )
+    p.add_argument("--no-project", action="store_true", help="read no project file")
+    p.add_argument(
+        "--no-shipped",
+        action="append",
+        choices=("charts", "rules"),
+        default=None,
+        help="leave out the shipped charts or rules (repeat for both); overrides the project's shipped:",
+    )
+
+
+def apply_project(args: argparse.Namespace) -> int:
+    """Fill ``args.charts``/``args.rules`` (``workflows``, empty ``paths``) from the shipped folders and the project.
+
+    Charts and rules are always "shipped plus mine": the shipped folders (unless the
+    project's ``shipped:`` or ``--no-shipped`` leaves them out), then the project's, then
+    the ``--charts``/``--rules`` given, each real path once. The project's workflows come
+    before ``--workflows``; a command given no paths (``check``, ``test``) gets the
+    project's folders (``test``: its scenarios). The project is ``--project FILE``, else
+    ``stepchart.yaml`` found upward from the working folder, none with ``--no-project``.
+    Returns 0, or 2 after printing why (a missing ``--project`` file, a bad project file).
+    """
+    from ..errors import DefinitionError
+    from ..io.files import data_dir
+    from ..io.project import SHIPPED_KINDS, Project, find_project, read_project
+
+    project: Project | None = None
+    named = getattr(args, "project", None)
+    try:
+        if named is not None:
+            if not Path(named).is_file():
+                print(f"stepchart: --project {named}: no such file", file=sys.stderr)
+                return 2
+            project = read_project(named)
+        elif not getattr(args, "no_project", False):
+            found = find_project()
+            project = read_project(found) if found is not None else None
+    except DefinitionError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    dropped = set(getattr(args, "no_shipped", None) or [])
+    shipped = set(project.shipped if project is not None else SHIPPED_KINDS) - dropped
+    for kind, folder in (("charts", "statecharts"), ("rules", "rules")):
+        if not hasattr(args, kind):
+            continue
+        theirs = getattr(project, kind) if project is not None else ()
+        mine: list[str | Path] = [*theirs, *(getattr(args, kind) or [])]
+        setattr(args, kind, _each_once([data_dir(folder)] if kind in shipped else [], mine))
+    if project is not None and project.workflows and hasattr(args, "workflows"):
+        args.workflows = [*map(str, project.workflows), *(args.workflows or [])]
+    if project is not None and getattr(args, "paths", None) == []:
+        chosen = project.scenarios if getattr(args, "command", None) == "test" else (project.file, *project.folders())
+        args.paths = [str(p) for p in chosen]
+    return 0
+
+
+def _each_once(shipped: list[Path], mine: list[str | Path]) -> list[str | Path]:
+    """``shipped`` then ``mine``, leaving out a path already given (or a file of a folder already given)."""
+    out: list[str | Path] = []
+    seen: set[str] = set()
+    for entry in [*shipped, *mine]:
+        real = os.path.realpath(entry)
+        if real in seen or (os.path.dirname(real) in seen and not os.path.isdir(real)):
+            continue
+        seen.add(real)
+        out.append(entry)
+    return out

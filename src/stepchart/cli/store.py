@@ -212,6 +212,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     register(sub)
     jobs.register(sub)
     args = parser.parse_args(argv)
+    if hasattr(args, "no_project"):  # as stepchart.cli.main: the project file and the shipped folders
+        from .options import apply_project
+
+        if apply_project(args):
+            return 2
     handler: Handler = args.handler
     return handler(args)
 

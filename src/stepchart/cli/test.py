@@ -27,7 +27,7 @@ __all__ = ["register", "run_tests"]
 def register(sub: Any) -> None:
     """Add ``test`` to the ``stepchart`` parser's subcommands."""
     t = sub.add_parser("test", help="run scenario files (SPEC 6.3)", description="Run scenario files or folders.")
-    t.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
+    t.add_argument("paths", nargs="*", metavar="FILE_OR_DIR", help="scenario files or folders (default: the project's)")
     add_definitions(t)
     t.add_argument("-k", dest="keyword", metavar="TEXT", help="run only scenarios whose name contains TEXT")
     t.add_argument("-v", "--verbose", action="store_true", help="list every scenario, not only failures")
@@ -51,6 +51,9 @@ def run_tests(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     fmt = getattr(args, "format", "text") or "text"
     style = Style.for_stream(out, getattr(args, "color", "auto") or "auto") if fmt == "text" else Style(False)
+    if not args.paths:
+        print("stepchart test: give scenario files or folders (or a stepchart.yaml naming scenarios:)", file=sys.stderr)
+        return 2
     files, missing = discover(args.paths)
     if missing:
         for m in missing:

@@ -8,6 +8,7 @@ from typing import Any
 
 from ...errors import DefinitionError, Problem
 from ...io.files import data_dir, walk_files
+from ...io.project import project_problems
 from ...io.schemas import check_document
 from ...io.yamldoc import Document, read_yaml_file
 from ...load.charts import parse_chart
@@ -28,30 +29,37 @@ def check_paths(
     *,
     charts: Sequence[str | Path] | None = None,
     rules: Sequence[str | Path] | None = None,
+    skip_unknown: bool = False,
 ) -> CheckResult:
     """Check files and folders; ``charts``/``rules`` are the context folders (default: the shipped ones).
 
-    Raises ``FileNotFoundError`` naming the paths that do not exist.
+    A file named directly that is no stepchart document is an ``unknown-document`` error,
+    or with ``skip_unknown`` skipped as files found in a folder are (so is one stepchart's
+    reader refuses but a plain YAML reader reads as no stepchart document: a compose file
+    with anchors). Raises ``FileNotFoundError`` naming the paths that do not exist.
     """
     found, missing = expand_paths(paths)
     if missing:
         raise FileNotFoundError(", ".join(missing))
     out = FileFindings()
     docs: dict[str, list[tuple[Document, CheckedFile]]] = {
-        "workflow": [], "chart": [], "rules": [], "scenario": [], "job": [], "template": [],
+        "workflow": [], "chart": [], "rules": [], "scenario": [], "job": [], "template": [], "project": [],
     }  # fmt: skip
     for path, direct in found:
         name = str(path)
         try:
             doc = read_yaml_file(path)
         except DefinitionError as exc:
+            if skip_unknown and _plain_kind(path) == "unknown":
+                out.get(name, "unknown").skipped = True
+                continue
             out.get(name, "invalid")
             out.add(exc.problems)
             continue
         kind = document_kind(doc.value)
         entry = out.get(name, kind)
         if kind == "unknown":
-            if direct:
+            if direct and not skip_unknown:
                 entry.problems.append(
                     doc.problem(
                         (), "unknown-document",
@@ -101,6 +109,8 @@ def check_paths(
         entry.problems.extend(_scenario_workflow_paths(doc))
     for doc, entry in docs["job"]:  # the job's workflow is named by id: the schema is what can be checked alone
         entry.problems.extend(check_document(doc, "job"))
+    for doc, entry in docs["project"]:
+        entry.problems.extend(project_problems(doc))
 
     if ruleset is not None and (docs["chart"] or rules_checked):
         checked_ids = {st.id for st, _ in chart_docs.values()}
@@ -114,6 +124,25 @@ def check_paths(
         for doc, entry in docs["rules"]:
             entry.problems.extend(rule_problems(doc, ruleset))
     return out.result()
+
+
+def _plain_kind(path: Path) -> str | None:
+    """The kind of a file as a plain YAML reader sees it (anchors allowed); None if that cannot read it either."""
+    import yaml
+
+    try:
+        with open(path, "rb") as f:
+            value = yaml.load(f, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except (OSError, yaml.YAMLError, ValueError):
+        return None
+    return document_kind(value)
+
+
+_SHIPPED_HINT = " (to replace a shipped type, leave out the shipped charts: --no-shipped charts)"
+
+
+def _is_shipped(file: str) -> bool:
+    return Path(file).resolve().parent == data_dir("statecharts").resolve()
 
 
 def _folder_files(entry: str | Path) -> list[Path]:
@@ -153,10 +182,17 @@ def _context_charts(
                 out.get(str(f), "chart")
                 out.add(exc.problems)
                 continue
+            if st.id in types:  # as the engine's loader: a later folder may add types, never redefine one
+                out.get(str(f), "chart")
+                where = types[st.id].file + _SHIPPED_HINT * _is_shipped(types[st.id].file)
+                message = f"step type {st.id!r} is already defined in {where}"
+                out.add([doc.problem(("stepType",), "duplicate-step-type", message)])
+                continue
             types[st.id] = st
             docs[st.id] = (st, doc)
     broken: set[str] = set()
     mine: dict[str, str] = {}
+    context = {type_id: st.file for type_id, st in types.items()}
     for doc, entry in checked:
         try:
             st = parse_chart(doc)
@@ -165,11 +201,10 @@ def _context_charts(
             if isinstance(doc.value.get("stepType"), str):
                 broken.add(doc.value["stepType"])
             continue
-        if st.id in mine:
+        if st.id in mine or st.id in context:
+            where = mine.get(st.id) or context[st.id] + _SHIPPED_HINT * _is_shipped(context[st.id])
             entry.problems.append(
-                doc.problem(
-                    ("stepType",), "duplicate-step-type", f"step type {st.id!r} is already defined in {mine[st.id]}"
-                )
+                doc.problem(("stepType",), "duplicate-step-type", f"step type {st.id!r} is already defined in {where}")
             )
             continue
         mine[st.id] = doc.file

@@ -66,6 +66,8 @@ CODES: dict[str, tuple[str, str]] = {
     "duplicate-current-step": ("error", "a step current twice in a job document"),
     "duplicate-hold": ("error", "two holds with one id in a job document"),
     "duplicate-job": ("error", "a job id that is already stored"),
+    # the project file (stepchart.yaml)
+    "project-path-missing": ("error", "a folder or file the project file names does not exist"),
     # job templates (templates)
     "bad-placeholder": ("error", "a job template's jobName holds a {...} that is not {counter}"),
     # Workflow Manager diagrams (stepchart import-diagram)
