@@ -116,3 +116,18 @@ def test_the_readme_template_loads_and_means_what_it_says() -> None:
 
     t = load_template(parse_yaml(block.group(1), "README.md"))
     assert replace(t, file="") == replace(load_template(TEMPLATE), file="")
+
+
+def test_the_project_file_names_the_templates_check_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "workflows").mkdir()
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "workflows" / "parcel-edit.yaml").write_text((ROOT / "examples" / "parcel-edit.yaml").read_text())
+    (tmp_path / "templates" / "rush.yaml").write_text(TEMPLATE.replace("parcel-edit", "parcel-typo"), "utf-8")
+    (tmp_path / "stepchart.yaml").write_text("project: p\nworkflows: workflows\ntemplates: templates\n", "utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["check"]) == 1
+    assert "templates/rush.yaml:3:11: error[unknown-workflow]" in capsys.readouterr().out
+    (tmp_path / "templates" / "rush.yaml").write_text(TEMPLATE, "utf-8")
+    assert main(["check"]) == 0

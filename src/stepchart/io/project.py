@@ -1,6 +1,6 @@
 """The project file ``stepchart.yaml``: finding it upward from a folder, and reading it into folders to load.
 
-A project names the designer's own charts, rules, workflows and scenarios (paths
+A project names the designer's own charts, rules, workflows, scenarios and job templates (paths
 relative to the file) and which shipped folders join them. Every command that loads
 definitions reads it through :func:`stepchart.cli.options.apply_project`, so the
 project means the same to ``check``, ``test``, ``run`` and ``serve``. A bad project
@@ -26,7 +26,7 @@ PROJECT_FILE = "stepchart.yaml"
 SHIPPED_KINDS = ("charts", "rules")
 """The shipped folders a project (or ``--no-shipped``) can leave out."""
 
-_FOLDERS = ("charts", "rules", "workflows", "scenarios")
+_FOLDERS = ("charts", "rules", "workflows", "scenarios", "templates")
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ class Project:
     rules: tuple[Path, ...] = ()
     workflows: tuple[Path, ...] = ()
     scenarios: tuple[Path, ...] = ()
+    templates: tuple[Path, ...] = ()
     shipped: frozenset[str] = frozenset(SHIPPED_KINDS)
 
     @property
@@ -47,8 +48,8 @@ class Project:
         return self.file.parent
 
     def folders(self) -> list[Path]:
-        """Every folder or file the project names, in the order charts, rules, workflows, scenarios."""
-        return [*self.charts, *self.rules, *self.workflows, *self.scenarios]
+        """Every folder or file the project names, in the order charts, rules, workflows, scenarios, templates."""
+        return [*self.charts, *self.rules, *self.workflows, *self.scenarios, *self.templates]
 
 
 def find_project(start: str | Path | None = None) -> Path | None:
