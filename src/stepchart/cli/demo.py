@@ -14,9 +14,10 @@ def register(sub: Any) -> None:
     """Add ``demo`` to the ``stepchart`` parser's subcommands."""
     d = sub.add_parser("demo", help="walk a job of each example workflow through its steps, printing each response")
     d.add_argument(
-        "workflows", nargs="*", metavar="WORKFLOW", type=existing_path, help="workflow files (default: the shipped examples)"
-    )
-    add_now(d, "the clock (RFC 3339)", default="2026-01-01T09:00:00Z", metavar=None)
+        "workflows", nargs="*", metavar="WORKFLOW", type=existing_path,
+        help="workflow files (default: the shipped examples)",
+    )  # fmt: skip
+    add_now(d, "the clock (RFC 3339; default 2026-01-01T09:00:00Z)", default="2026-01-01T09:00:00Z")
     add_store(
         d,
         dest="database",

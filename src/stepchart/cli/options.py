@@ -40,11 +40,11 @@ __all__ = [
     "add_store_engine",
     "add_workflows",
     "definitions_engine",
+    "existing_path",
     "open_store",
     "request_time",
     "store_engine",
     "store_url",
-    "existing_path",
     "workflow_files",
 ]
 
