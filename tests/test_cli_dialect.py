@@ -100,17 +100,21 @@ def test_as_system_is_the_engine_only_without_groups_or_privileges(tmp_path: Pat
 
 
 @pytest.mark.parametrize(
-    ("argv", "hint"),
+    ("argv", "usage", "hint"),
     [
-        (["chek", "examples"], "invalid choice: 'chek'; did you mean check?"),
-        (["jobs", "lsit"], "invalid choice: 'lsit'; did you mean list?"),
-        (["test", "examples", "--format", "jsno"], "invalid choice: 'jsno'; did you mean json?"),
+        (["chek", "examples"], "stepchart", "invalid choice: 'chek'; did you mean check?"),
+        (["jobs", "lsit"], "stepchart jobs", "invalid choice: 'lsit'; did you mean list?"),
+        (["test", "x", "--format", "jsno"], "stepchart test", "invalid choice: 'jsno'; did you mean json?"),
+        (["jobs", "list", "--sotre", "x.db"], "stepchart jobs list",
+         "unrecognized arguments: --sotre x.db; did you mean --store?"),
     ],
-)
-def test_a_mistyped_command_or_choice_gets_did_you_mean(argv: list[str], hint: str) -> None:
+)  # fmt: skip
+def test_a_mistyped_command_choice_or_option_gets_did_you_mean(argv: list[str], usage: str, hint: str) -> None:
     r = cli(*argv)
-    assert r.code == 2 and hint in r.err, r.err
-    assert r.err.startswith("usage: stepchart")
+    assert r.code == 2
+    assert r.err.startswith(f"usage: {usage} "), r.err  # the usage of the command it was given to
+    last = r.err.splitlines()[-1]
+    assert last.startswith(f"{usage}: error: ") and hint in last, r.err
 
 
 def test_usage_errors_found_after_parsing_print_the_command_usage(job: Path, tmp_path: Path) -> None:

@@ -28,7 +28,22 @@ COMMAND_MODULES = (
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse's parser, with "did you mean X?" when a value is not one of the choices (a mistyped command)."""
+    """argparse's parser, with "did you mean X?" for a mistyped command, choice or option.
+
+    An unknown option is reported with the usage of the (sub)command it was given to, not
+    the top-level one argparse would print.
+    """
+
+    def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:  # type: ignore[override]
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            target: argparse.ArgumentParser = getattr(parsed, "usage_parser", self)
+            known = [f for a in target._actions if a.help != argparse.SUPPRESS for f in a.option_strings]
+            typed = [x.split("=")[0] for x in extras if x.startswith("-")]
+            close = [m for x in typed for m in difflib.get_close_matches(x, known, 1)]
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            target.error(f"unrecognized arguments: {' '.join(extras)}{hint}")
+        return parsed
 
     def _check_value(self, action: argparse.Action, value: Any) -> None:
         choices = action.choices
