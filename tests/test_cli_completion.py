@@ -7,6 +7,7 @@ checked for what they hold, and parsed by ``zsh -n`` / ``fish -n`` when those pr
 
 from __future__ import annotations
 
+import functools
 import shlex
 import shutil
 import subprocess
@@ -14,12 +15,22 @@ import sys
 
 from cli_helpers import cli
 
-from stepchart.cli import build_parser
-from stepchart.cli.completion import command_tree
+from stepchart.cli.completion import Command, command_tree
 
-TREE = command_tree(build_parser())
-COMMANDS = {" ".join(c.path): c for c in TREE.walk()}
 SHIM = f'stepchart() {{ "{sys.executable}" -m stepchart "$@"; }}\n'
+
+
+@functools.cache
+def _tree() -> Command:
+    # built when a test runs, not at collection: importing stepchart.cli.main early would shadow
+    # the stepchart.cli.main function other test modules import
+    from stepchart.cli import build_parser
+
+    return command_tree(build_parser())
+
+
+def _commands() -> dict[str, Command]:
+    return {" ".join(c.path): c for c in _tree().walk()}
 
 
 def _bash_complete(*lines: str) -> list[list[str]]:
@@ -62,6 +73,7 @@ def test_bash_completes_commands_subcommands_options_and_their_values() -> None:
 
 def test_bash_completion_never_drifts_from_the_parser() -> None:
     """Every command of the parser is offered, and each offers exactly its visible options."""
+    TREE, COMMANDS = _tree(), _commands()
     paths = [p for p in COMMANDS if p]
     got = _bash_complete("stepchart ", *(f"stepchart {p} -" for p in paths))
     assert got[0] == sorted(c.path[-1] for c in TREE.subcommands)
@@ -103,6 +115,7 @@ def _flag(words: list[str], name: str) -> str | None:
 
 def test_fish_script_offers_every_command_under_its_parent_and_every_option_under_its_command() -> None:
     parsed = _fish_lines()
+    TREE, COMMANDS = _tree(), _commands()
     commands = {(_flag(w, "-n"), _flag(w, "-a")) for w in parsed if "-f" in w and "-d" in w}
     assert ["complete", "-c", "stepchart", "-n", "__fish_seen_subcommand_from completion", "-f", "-a",
             "bash zsh fish"] in parsed  # fmt: skip
