@@ -196,8 +196,10 @@ def store_engine(args: argparse.Namespace, store: ManagedStore) -> Engine:
 
     files = workflow_files(getattr(args, "workflows", None) or [])
     engine = Engine(getattr(args, "charts", None), getattr(args, "rules", None), workflows=files, store=store)
+    usage = getattr(args, "usage_parser", None)
+    prog = usage.prog if usage is not None else "stepchart"
     for problem in engine.sync_workflows():
-        print(f"warning: {problem}", file=sys.stderr)
+        print(f"{prog}: warning: {problem}", file=sys.stderr)
     return engine
 
 
