@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .options import add_definitions, add_store, add_workflows, store_url, workflow_files
+from .options import CommaList, add_definitions, add_option, add_store, add_workflows, store_url, workflow_files
 
 __all__ = ["register"]
 
@@ -37,15 +37,13 @@ def register(sub: Any) -> None:
     s.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks a free one)")
     add_store(
         s,
-        "--database",
-        "--store",
         dest="database",
         default=None,
         metavar="PATH_OR_URL",
         help="job store: a SQLite path (default ./stepchart.db), sqlite:///path, postgresql://..., or memory:",
     )
     s.add_argument("--users", default=None, metavar="FILE", help="users file (default ./stepchart-users.yaml)")
-    add_workflows(s, "--workflow", help="workflow file or folder to load (repeatable; default: the shipped examples)")
+    add_workflows(s, help="workflow file or folder to load (repeatable; default: the shipped examples)")
     add_definitions(s)
     s.add_argument(
         "--sweep-interval",
@@ -76,10 +74,10 @@ def register(sub: Any) -> None:
         "the users file keeps only its SHA-256.",
     )
     add.add_argument("name", metavar="NAME")
-    add.add_argument("--group", "-g", dest="groups", action="append", default=[], metavar="G", help="repeatable")
-    add.add_argument(
-        "--privilege", "-p", dest="privileges", action="append", default=[], metavar="P", help="repeatable"
-    )
+    add_option(add, "--group", "-g", "--groups", dest="groups", action=CommaList, default=[], metavar="G[,G...]",
+               help="a group of the user (repeat)")  # fmt: skip
+    add_option(add, "--privilege", "-p", "--privileges", dest="privileges", action=CommaList, default=[],
+               metavar="P[,P...]", help="a privilege of the user (repeat)")  # fmt: skip
     add.add_argument("--users", default=None, metavar="FILE", help="users file (default ./stepchart-users.yaml)")
     add.add_argument("--replace", action="store_true", help="give an existing user a new token (the old one stops)")
     add.set_defaults(handler=_cmd_users_add)

@@ -9,7 +9,7 @@ store given by ``--store`` (a SQLite path, ``sqlite:///path``, ``postgresql://..
 Commands that run requests (sweep here; jobs close/reopen/delete/upgrade in
 :mod:`.jobs`) build an engine on the store: the shipped charts and rules unless
 ``--charts``/``--rules`` say otherwise, every workflow version stored with the jobs,
-and the ``--workflows`` given, which become the newest versions (a folder gives the
+and the ``--workflow`` given, which become the newest versions (a folder gives the
 YAML documents below it whose top level is a workflow; see
 :func:`.options.workflow_files`). They act as user ``system`` unless ``--as`` names a
 user (with ``--group`` and ``--privilege``). The time of a request is ``--now``, else

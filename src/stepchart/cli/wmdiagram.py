@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .options import add_definitions
-from .output import err, print_problems, write_bytes
+from .options import add_definitions, existing_path
+from .output import UsageError, print_problems, write_bytes
 
 __all__ = ["register"]
 
@@ -21,7 +21,9 @@ def register(sub: Any) -> None:
         "notifications, ...) is a warning naming its JSON pointer. Exit 1 when the result is not a valid "
         "workflow (or on a warning, with --strict).",
     )
-    i.add_argument("file", metavar="DIAGRAM", help="a diagram JSON file (as GET /diagrams/{id} answers)")
+    i.add_argument(
+        "file", metavar="DIAGRAM", type=existing_path, help="a diagram JSON file (as GET /diagrams/{id} answers)"
+    )
     i.add_argument("-o", "--output", metavar="FILE", help="write the workflow YAML here (default: standard output)")
     i.add_argument(
         "--map",
@@ -38,20 +40,19 @@ def register(sub: Any) -> None:
         help="write a workflow as Workflow Manager diagram JSON",
         description="Write a workflow (YAML) as the diagram JSON Workflow Manager's clients read.",
     )
-    e.add_argument("file", metavar="WORKFLOW", help="a workflow YAML file")
+    e.add_argument("file", metavar="WORKFLOW", type=existing_path, help="a workflow YAML file")
     e.add_argument("-o", "--output", metavar="FILE", help="write the JSON here (default: standard output)")
     e.add_argument("--diagram-version", type=int, default=1, metavar="N", help="the diagramVersion to write (1)")
     add_definitions(e, rules_help=None)
     e.set_defaults(handler=_cmd_export)
 
 
-def _mapping(pairs: list[str]) -> dict[str, str] | None:
+def _mapping(pairs: list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for pair in pairs:
         action, sep, step_type = pair.partition("=")
         if not sep or not action or not step_type:
-            err(f"stepchart import-diagram: --map takes ACTIONTYPE=STEPTYPE, not {pair!r}")
-            return None
+            raise UsageError(f"--map takes ACTIONTYPE=STEPTYPE, not {pair!r}")
         out[action] = step_type
     return out
 
@@ -69,11 +70,6 @@ def _cmd_import(args: argparse.Namespace) -> int:
     from ..tools.wmdiagram import from_diagram
 
     mapping = _mapping(args.map)
-    if mapping is None:
-        return 2
-    if not Path(args.file).is_file():
-        err(f"stepchart import-diagram: no such file: {args.file}")
-        return 2
     try:
         imported = from_diagram(read_yaml_file(args.file), mapping=mapping)
         print_problems(imported.warnings)
@@ -92,7 +88,6 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     import json
-    from pathlib import Path
 
     from ..errors import DefinitionError
     from ..io.files import data_dir
@@ -101,9 +96,6 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from ..load.workflows import parse_workflow
     from ..tools.wmdiagram import to_diagram
 
-    if not Path(args.file).is_file():
-        err(f"stepchart export-diagram: no such file: {args.file}")
-        return 2
     try:
         doc = read_yaml_file(args.file)
         types = load_chart_dir(*(args.charts or [data_dir("statecharts")]))
