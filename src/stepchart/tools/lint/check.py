@@ -11,9 +11,11 @@ from ...io.files import data_dir, walk_files
 from ...io.schemas import check_document
 from ...io.yamldoc import Document, read_yaml_file
 from ...load.charts import parse_chart
+from ...load.jobs import parse_job
 from ...load.workflows import parse_workflow
-from ...model import StepType
+from ...model import StepType, Workflow
 from ...rules import Rule, RuleSet, order_rules, parse_rules
+from ..scenarios.prechecks import scenario_problems
 from .charts import chart_event_problems
 from .report import CheckedFile, CheckResult, FileFindings, document_kind, expand_paths
 from .satisfiable import rule_problems
@@ -27,26 +29,35 @@ def check_paths(
     *,
     charts: Sequence[str | Path] | None = None,
     rules: Sequence[str | Path] | None = None,
+    stdin: Document | DefinitionError | None = None,
 ) -> CheckResult:
     """Check files and folders; ``charts``/``rules`` are the context folders (default: the shipped ones).
 
-    Raises ``FileNotFoundError`` naming the paths that do not exist.
+    A path ``-`` is ``stdin``: a document already read from standard input (or why it
+    could not be), checked as a file named directly. Raises ``FileNotFoundError``
+    naming the paths that do not exist.
     """
-    found, missing = expand_paths(paths)
+    named = [p for p in paths if str(p) != "-"]
+    found, missing = expand_paths(named)
     if missing:
         raise FileNotFoundError(", ".join(missing))
     out = FileFindings()
     docs: dict[str, list[tuple[Document, CheckedFile]]] = {
         "workflow": [], "chart": [], "rules": [], "scenario": [], "job": [],
     }  # fmt: skip
-    for path, direct in found:
-        name = str(path)
+    sources: list[tuple[Path | Document | DefinitionError, bool]] = list(found)
+    if len(named) != len(paths) and stdin is not None:
+        sources.insert(0 if str(paths[0]) == "-" else len(sources), (stdin, True))
+    for source, direct in sources:
         try:
-            doc = read_yaml_file(path)
+            if isinstance(source, DefinitionError):
+                raise source
+            doc = source if isinstance(source, Document) else read_yaml_file(source)
         except DefinitionError as exc:
-            out.get(name, "invalid")
+            out.get(exc.file if isinstance(source, DefinitionError) else str(source), "invalid")
             out.add(exc.problems)
             continue
+        name = doc.file
         kind = document_kind(doc.value)
         entry = out.get(name, kind)
         if kind == "unknown":
@@ -67,10 +78,13 @@ def check_paths(
     ruleset, rules_checked = _context_rules(docs["rules"], rules, out)
 
     workflow_ids: dict[str, str] = {}
+    loaded: dict[str, Workflow] = {}
+    broken_workflows: set[str] = set()
     for doc, entry in docs["workflow"]:
         try:
             wf = parse_workflow(doc, step_types)
         except DefinitionError as exc:
+            broken_workflows.add(str(doc.value.get("workflow")))
             out.add(
                 p for p in exc.problems if not (p.code == "unknown-step-type" and _names_broken(doc, p, broken_types))
             )
@@ -86,12 +100,14 @@ def check_paths(
             )  # fmt: skip
         else:
             workflow_ids[wf.id] = doc.file
+        loaded.setdefault(wf.id, wf)
 
     for doc, entry in docs["scenario"]:
         entry.problems.extend(check_document(doc, "scenario"))
         entry.problems.extend(_scenario_workflow_paths(doc))
-    for doc, entry in docs["job"]:  # the job's workflow is named by id: the schema is what can be checked alone
-        entry.problems.extend(check_document(doc, "job"))
+        entry.problems.extend(scenario_problems(doc))
+    for doc, entry in docs["job"]:
+        entry.problems.extend(_job_problems(doc, loaded, broken_workflows, step_types))
 
     if ruleset is not None and (docs["chart"] or rules_checked):
         checked_ids = {st.id for st, _ in chart_docs.values()}
@@ -105,6 +121,31 @@ def check_paths(
         for doc, entry in docs["rules"]:
             entry.problems.extend(rule_problems(doc, ruleset))
     return out.result()
+
+
+def _job_problems(
+    doc: Document, loaded: dict[str, Workflow], broken: set[str], step_types: dict[str, StepType]
+) -> list[Problem]:
+    """What the job loader (``run``, ``serve``, the engine) refuses in a job document, against the checked workflows."""
+    workflow = None
+    if isinstance(doc.value, dict) and "workflow" not in doc.value and len(loaded) == 1:
+        workflow = next(iter(loaded.values()))  # as run takes the only --workflow given
+    try:
+        parse_job(doc, loaded.get, step_types, workflow=workflow)
+    except DefinitionError as exc:
+        problems = []
+        for p in exc.problems:
+            if p.code == "unknown-workflow":
+                if str(doc.value.get("workflow")) in broken:  # that workflow's own errors are reported in its file
+                    continue
+                known = ", ".join(sorted(loaded)) or "none"
+                p = Problem(
+                    p.file, p.line, p.column, p.code,
+                    f"{p.message}; checked workflows: {known} (check the job with its workflow's file)", p.path,
+                )  # fmt: skip
+            problems.append(p)
+        return problems
+    return []
 
 
 def _folder_files(entry: str | Path) -> list[Path]:

@@ -1,0 +1,101 @@
+"""What ``stepchart check`` finds in a scenario file before it runs: the refusals ``stepchart test`` would meet.
+
+The checks are the runner's own (:class:`~.runner.ScenarioRun`: its actors, operations and
+durations) and the engine's (:func:`stepchart.engine.payload.validate_payload` for an
+``act:`` body), gathered for every operation instead of stopping at the first, each as a
+located :class:`~stepchart.errors.Problem`:
+
+* ``unknown-actor``: an ``as:`` naming no actor of the scenario;
+* ``bad-duration``: an ``advance:`` that is not an ISO 8601 duration;
+* an ``act:`` body the engine would refuse with ``InvalidJson`` (``invalid-json``) or
+  ``SchemaViolation`` (the payload schema's codes: ``wrong-type``, ``unknown-key``, ...),
+  unless the operation's ``expect`` names an error.
+
+The scenario schema itself is checked beside these (:func:`stepchart.io.schemas.check_document`).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ...engine.payload import validate_payload
+from ...errors import Problem, RequestError
+from ...io.jsontext import parse_json_strict
+from ...io.schemas import check_document
+from ...io.yamldoc import Document
+from .documents import Scenario, ScenarioFailure, scenarios_of
+from .runner import Op, ScenarioRun
+
+__all__ = ["scenario_problems"]
+
+
+def scenario_problems(doc: Document) -> list[Problem]:
+    """The refusals of every scenario of a parsed scenario file, located in it."""
+    found = scenarios_of(doc, Path(doc.file))
+    if isinstance(found, str):  # the schema check words what is wrong with the file's shape
+        return []
+    problems: list[Problem] = []
+    for scenario in found:
+        problems.extend(_one(scenario))
+    return problems
+
+
+def _one(scenario: Scenario) -> list[Problem]:
+    run = ScenarioRun(scenario)
+    out: list[Problem] = []
+
+    def add(failure: ScenarioFailure) -> None:
+        if failure.code is not None and failure.at is not None:
+            out.append(scenario.doc.problem(failure.at, failure.code, f"{scenario.name}: {failure}"))
+
+    try:
+        run.read_top()
+    except ScenarioFailure:  # malformed keys, clock or actors: the schema reports them
+        return out
+    try:
+        for op in run.operations():
+            try:
+                if op.kind == "advance":
+                    if isinstance(op.node["advance"], str):  # another type is the schema's
+                        run.duration(op)
+                elif op.kind != "expect":
+                    run.actor(op)
+            except ScenarioFailure as failure:
+                add(failure)
+            if op.kind == "act" and not _expects_error(op):
+                out.extend(_body_problems(scenario, op))
+    except ScenarioFailure:  # a malformed operation: the schema reports it
+        pass
+    return out
+
+
+def _expects_error(op: Op) -> bool:
+    expect = op.node.get("expect")
+    return isinstance(expect, dict) and "error" in expect
+
+
+def _body_problems(scenario: Scenario, op: Op) -> list[Problem]:
+    """What the engine would refuse in an ``act:`` body, sent as ``stepchart test`` sends it."""
+    at = ("do", op.index, "act")
+    body = op.node["act"]
+    text = body if isinstance(body, str) else json.dumps(body)
+    try:
+        validate_payload(text)
+    except RequestError as exc:
+        where = f"{scenario.name}: {op.label}: act body"
+        if exc.type == "InvalidJson":
+            detail = f" ({exc.details[0]})" if exc.details else ""
+            return [scenario.doc.problem(at, "invalid-json", f"{where} is not JSON, the engine answers InvalidJson{detail}")]
+        if isinstance(body, str):  # raw text: every violation sits at the string
+            located = Document(parse_json_strict(body), scenario.doc.file, {(): scenario.doc.mark(at)})
+        else:
+            located = scenario.doc.sub(at)
+        found = [
+            Problem(p.file, p.line, p.column, p.code, f"{where}: {p.message} (the engine answers {exc.type})", (*at, *p.path))
+            for p in check_document(located, "payload")
+        ]
+        return found or [
+            scenario.doc.problem(at, "bad-value", f"{where}: {'; '.join(exc.details)} (the engine answers {exc.type})")
+        ]
+    return []
