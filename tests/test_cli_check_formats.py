@@ -153,8 +153,7 @@ def test_github_format_prints_workflow_commands(tmp_path: Path) -> None:
           - {id: b, type: manual}
         """,
     )
-    r = proc("check", "job.yaml", "wf.yaml", str(PARCEL), "--format", "github", cwd=tmp_path,
-             env={"PYTHONPATH": str(ROOT / "src")})  # fmt: skip
+    r = proc("check", "job.yaml", "wf.yaml", str(PARCEL), "--format", "github", cwd=tmp_path)
     assert r.code == 1, r.out + r.err
     assert r.lines[0] == (
         "::error file=job.yaml,line=4,col=28,title=unknown-status::'Runing' is not a status of a current manual "
@@ -169,8 +168,10 @@ def test_github_format_prints_workflow_commands(tmp_path: Path) -> None:
 def test_github_format_escapes_what_the_command_syntax_reserves(tmp_path: Path) -> None:
     """A file name with a comma and a colon, and a message with a newline and a percent sign."""
     odd = tmp_path / "a,b:c.yaml"
-    odd.write_text("workflow: w\ninitialStep: a\nsteps:\n  - {id: a, type: manual, name: x}\n  - {id: a, type: manual}\n")
-    r = proc("check", odd.name, "--format", "github", cwd=tmp_path, env={"PYTHONPATH": str(ROOT / "src")})
+    odd.write_text(
+        "workflow: w\ninitialStep: a\nsteps:\n  - {id: a, type: manual, name: x}\n  - {id: a, type: manual}\n"
+    )
+    r = proc("check", odd.name, "--format", "github", cwd=tmp_path)
     line = next(x for x in r.lines if x.startswith("::error "))
     props, _, message = line[len("::error ") :].partition("::")
     assert props.startswith("file=a%2Cb%3Ac.yaml,line=5,"), line
@@ -195,8 +196,7 @@ def test_sarif_format_is_a_sarif_2_1_0_log_of_the_findings(tmp_path: Path) -> No
         """,
     )
     (tmp_path / "wf.yaml").write_text(PARCEL.read_text("utf-8"))
-    r = proc("check", "job.yaml", "sc.yaml", "wf.yaml", "--format", "sarif", cwd=tmp_path,
-             env={"PYTHONPATH": str(ROOT / "src")})  # fmt: skip
+    r = proc("check", "job.yaml", "sc.yaml", "wf.yaml", "--format", "sarif", cwd=tmp_path)
     assert r.code == 1, r.err
     log = json.loads(r.out)
     jsonschema.Draft7Validator(SARIF_REQUIRED, format_checker=jsonschema.FormatChecker()).validate(log)

@@ -1,4 +1,6 @@
-"""SPEC 6.3: an operation with no ``expect`` must get ``Success`` for every step; failures name the operation's own line.
+"""SPEC 6.3: an operation with no ``expect`` must get ``Success`` for every step.
+
+Failures name the failing operation's own line.
 
 Through the real ``stepchart test`` command (text, ``--format json`` and ``--junit-xml``).
 """
@@ -56,7 +58,8 @@ def test_a_refused_step_without_expect_fails_the_scenario_naming_the_answer(tmp_
 def test_a_refusal_that_is_meant_says_so_and_passes(tmp_path: Path) -> None:
     meant = SILENT_REFUSAL.replace(
         "  - act: {type: Run}\n    as: bob\n",
-        "  - act: {type: Run}\n    as: bob\n    expect: {stepResponses: [{stepId: edit, status: AssignedToDifferentUser}]}\n",
+        "  - act: {type: Run}\n    as: bob\n"
+        "    expect: {stepResponses: [{stepId: edit, status: AssignedToDifferentUser}]}\n",
     )
     r = cli("test", str(suite(tmp_path, meant)))
     assert r.code == 0, r.out
@@ -86,7 +89,9 @@ def test_step_operations_without_expect_follow_the_rule_too(tmp_path: Path) -> N
     """
     r = cli("test", str(suite(tmp_path, text)))
     assert r.code == 1
-    assert ":6: release with nothing held: operation 1 (act ReleaseHold as alice): step 'edit' answered NotHeld" in r.out
+    assert (
+        ":6: release with nothing held: operation 1 (act ReleaseHold as alice): step 'edit' answered NotHeld" in r.out
+    )
 
 
 def test_the_line_of_an_unmet_expectation_is_the_operations_own(tmp_path: Path) -> None:

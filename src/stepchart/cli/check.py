@@ -22,7 +22,10 @@ def register(sub: Any) -> None:
     )  # fmt: skip
     add_color(c)
     c.add_argument(
-        "paths", nargs="*", metavar="PATH", help="files or folders (folders: every *.yaml, *.yml); - reads standard input"
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="files or folders (folders: every *.yaml, *.yml); - reads standard input",
     )
     c.add_argument(
         "--format",

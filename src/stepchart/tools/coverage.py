@@ -157,7 +157,7 @@ def _shipped(path: str) -> str | None:
 
 
 def _show(path: str) -> str:
-    """A path as a designer reads it: a shipped file by its short name, else relative to the working folder when under it."""
+    """A path as a designer reads it: a shipped file by its short name, else relative to the working folder."""
     if not path or path.startswith("<"):
         return path
     shipped = _shipped(path)

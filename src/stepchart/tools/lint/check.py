@@ -15,7 +15,6 @@ from ...load.jobs import parse_job
 from ...load.workflows import parse_workflow
 from ...model import StepType, Workflow
 from ...rules import Rule, RuleSet, order_rules, parse_rules
-from ..scenarios.prechecks import scenario_problems
 from .charts import chart_event_problems
 from .report import CheckedFile, CheckResult, FileFindings, document_kind, expand_paths
 from .satisfiable import rule_problems
@@ -102,6 +101,8 @@ def check_paths(
             workflow_ids[wf.id] = doc.file
         loaded.setdefault(wf.id, wf)
 
+    if docs["scenario"]:  # the runner's checks, imported only when there are scenarios to check
+        from ..scenarios.prechecks import scenario_problems
     for doc, entry in docs["scenario"]:
         entry.problems.extend(check_document(doc, "scenario"))
         entry.problems.extend(_scenario_workflow_paths(doc))

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ...engine.core import ActionResult, Engine
 from ...load.workflows import as_text
 from ...model import SYSTEM, Job, Request
 from .documents import ScenarioFailure, unknown_key
+
+if TYPE_CHECKING:
+    from ...engine.core import ActionResult, Engine
 
 __all__ = ["EXPECT_KEYS", "check"]
 

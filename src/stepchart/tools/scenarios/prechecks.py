@@ -86,13 +86,22 @@ def _body_problems(scenario: Scenario, op: Op) -> list[Problem]:
         where = f"{scenario.name}: {op.label}: act body"
         if exc.type == "InvalidJson":
             detail = f" ({exc.details[0]})" if exc.details else ""
-            return [scenario.doc.problem(at, "invalid-json", f"{where} is not JSON, the engine answers InvalidJson{detail}")]
+            return [
+                scenario.doc.problem(at, "invalid-json", f"{where} is not JSON, the engine answers InvalidJson{detail}")
+            ]
         if isinstance(body, str):  # raw text: every violation sits at the string
             located = Document(parse_json_strict(body), scenario.doc.file, {(): scenario.doc.mark(at)})
         else:
             located = scenario.doc.sub(at)
         found = [
-            Problem(p.file, p.line, p.column, p.code, f"{where}: {p.message} (the engine answers {exc.type})", (*at, *p.path))
+            Problem(
+                p.file,
+                p.line,
+                p.column,
+                p.code,
+                f"{where}: {p.message} (the engine answers {exc.type})",
+                (*at, *p.path),
+            )
             for p in check_document(located, "payload")
         ]
         return found or [

@@ -12,16 +12,18 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from ...engine.actions import ACTION_TABLE, Action, operation_for
-from ...engine.core import ActionResult, Engine
 from ...errors import DefinitionError, RequestError
 from ...io.yamldoc import Document
 from ...model import SYSTEM, Actor, Workflow
 from ...model.times import parse_datetime, parse_duration
 from .documents import Scenario, ScenarioFailure, ScenarioResult, unknown_key
 from .expectations import check
+
+if TYPE_CHECKING:
+    from ...engine.core import ActionResult, Engine
 
 __all__ = ["OPERATIONS", "ScenarioRun", "run_scenario"]
 
