@@ -155,6 +155,40 @@ def test_test_refuses_each_of_them_with_the_same_words(tmp_path: Path) -> None:
         assert f"s{i}.yaml:{line}: s{i}.yaml: {message}" in tested.out, tested.out
 
 
+def test_the_jobs_and_workflows_a_scenario_sets_up_are_loaded_as_test_loads_them(tmp_path: Path) -> None:
+    write(tmp_path, "wf.yaml", PARCEL.read_text("utf-8"))
+    write(tmp_path, "sub/broken.yaml", "workflow: b\ninitialStep: a\nsteps:\n  - {id: a, type: manaul}\n")
+    sc = write(
+        tmp_path,
+        "sc.yaml",
+        """
+        scenarios:
+          - name: a job in a status its chart lacks
+            workflow: wf.yaml
+            job:
+              currentSteps: [{stepId: edit, status: Runing}]
+            do: []
+          - name: another job on a broken workflow
+            workflow: wf.yaml
+            jobs:
+              - {jobId: J2, workflow: sub/broken.yaml}
+            do: []
+        """,
+    )
+    r = cli("check", str(sc))
+    assert r.code == 1, r.out
+    assert findings(r.out) == [
+        ("sc.yaml", 5, 45, "error", "unknown-status"),
+        ("sc.yaml", 10, 31, "error", "unknown-step-type"),
+    ], r.out
+    assert "the workflow does not load: " in r.out and "broken.yaml:4:" in r.out
+    # stepchart test refuses both scenarios
+    assert cli("test", str(sc)).lines[-1] == "0 passed, 2 failed"
+    # checked with the broken workflow itself, the problem is reported once, in that file
+    r = cli("check", str(sc), str(tmp_path / "sub" / "broken.yaml"))
+    assert [(f[0], f[4]) for f in findings(r.out)] == [("sc.yaml", "unknown-status"), ("broken.yaml", "unknown-step-type")]
+
+
 def test_the_new_codes_are_in_the_one_table() -> None:
     for code in ("unknown-actor", "bad-duration", "invalid-json", "unknown-status", "unknown-workflow"):
         assert CODES[code][0] == "error"

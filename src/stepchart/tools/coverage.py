@@ -29,6 +29,7 @@ from ..io.files import data_dir
 from ..model import ChartTransition, PathDef, StepDef, StepType, Workflow
 from ..rules import RuleSet
 from ..trace import CheckedRule, Tracer
+from .reporting import shown_path
 
 if TYPE_CHECKING:
     from ..engine.core import Engine
@@ -161,13 +162,7 @@ def _show(path: str) -> str:
     if not path or path.startswith("<"):
         return path
     shipped = _shipped(path)
-    if shipped is not None:
-        return shipped
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:  # another drive
-        return path
-    return path if rel.startswith("..") else rel
+    return shipped if shipped is not None else shown_path(path)
 
 
 @dataclass
