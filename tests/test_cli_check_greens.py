@@ -186,7 +186,10 @@ def test_the_jobs_and_workflows_a_scenario_sets_up_are_loaded_as_test_loads_them
     assert cli("test", str(sc)).lines[-1] == "0 passed, 2 failed"
     # checked with the broken workflow itself, the problem is reported once, in that file
     r = cli("check", str(sc), str(tmp_path / "sub" / "broken.yaml"))
-    assert [(f[0], f[4]) for f in findings(r.out)] == [("sc.yaml", "unknown-status"), ("broken.yaml", "unknown-step-type")]
+    assert [(f[0], f[4]) for f in findings(r.out)] == [
+        ("sc.yaml", "unknown-status"),
+        ("broken.yaml", "unknown-step-type"),
+    ]
 
 
 def test_the_new_codes_are_in_the_one_table() -> None:
