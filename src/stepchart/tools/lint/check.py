@@ -104,10 +104,11 @@ def check_paths(
     if docs["scenario"]:  # the runner's checks, imported only when there are scenarios to check
         from ..scenarios.prechecks import scenario_problems
     checked_workflows = {Path(doc.file).resolve() for doc, _ in docs["workflow"]}
+    scenario_workflows: dict[Path, Any] = {}  # each workflow file a scenario names is loaded once
     for doc, entry in docs["scenario"]:
         entry.problems.extend(check_document(doc, "scenario"))
         entry.problems.extend(_scenario_workflow_paths(doc))
-        entry.problems.extend(scenario_problems(doc, step_types, checked_workflows))
+        entry.problems.extend(scenario_problems(doc, step_types, checked_workflows, scenario_workflows))
     for doc, entry in docs["job"]:
         entry.problems.extend(_job_problems(doc, loaded, broken_workflows, step_types))
 

@@ -40,13 +40,18 @@ __all__ = ["scenario_problems"]
 
 
 def scenario_problems(
-    doc: Document, step_types: Mapping[str, StepType] | None = None, checked: Collection[Path] = ()
+    doc: Document,
+    step_types: Mapping[str, StepType] | None = None,
+    checked: Collection[Path] = (),
+    loaded: dict[Path, Workflow | DefinitionError] | None = None,
 ) -> list[Problem]:
     """The refusals of every scenario of a parsed scenario file, located in it.
 
     With ``step_types``, the scenarios' workflows and job documents are loaded too;
-    ``checked`` are the (resolved) workflow files checked on their own.
+    ``checked`` are the (resolved) workflow files checked on their own, ``loaded`` the
+    workflow files loaded so far (by resolved path), shared across calls of one check.
     """
+    cache: dict[Path, Workflow | DefinitionError] = {} if loaded is None else loaded
     found = scenarios_of(doc, Path(doc.file))
     if isinstance(found, str):  # the schema check words what is wrong with the file's shape
         return []
@@ -54,11 +59,16 @@ def scenario_problems(
     for scenario in found:
         problems.extend(_one(scenario))
         if step_types is not None and isinstance(scenario.doc.value, dict):
-            problems.extend(_documents(scenario, step_types, checked))
+            problems.extend(_documents(scenario, step_types, checked, cache))
     return problems
 
 
-def _documents(scenario: Scenario, step_types: Mapping[str, StepType], checked: Collection[Path]) -> list[Problem]:
+def _documents(
+    scenario: Scenario,
+    step_types: Mapping[str, StepType],
+    checked: Collection[Path],
+    cache: dict[Path, Workflow | DefinitionError],
+) -> list[Problem]:
     """What the loaders refuse in the workflows and jobs a scenario sets up (``ScenarioRun.setup`` loads the same)."""
     doc, v = scenario.doc, scenario.doc.value
     out: list[Problem] = []
@@ -70,13 +80,19 @@ def _documents(scenario: Scenario, step_types: Mapping[str, StepType], checked: 
                 path = scenario.file.parent / node.value
                 if not path.is_file():  # scenario-workflow-missing
                     return None
-                try:
-                    return load_workflow(path, step_types)
-                except DefinitionError as exc:
-                    if path.resolve() not in checked:
-                        first = exc.first
+                key = path.resolve()
+                if key not in cache:
+                    try:
+                        cache[key] = load_workflow(path, step_types)
+                    except DefinitionError as exc:
+                        cache[key] = exc
+                found = cache[key]
+                if isinstance(found, DefinitionError):
+                    if key not in checked:
+                        first = found.first
                         out.append(doc.problem(at, first.code, f"{scenario.name}: the workflow does not load: {first}"))
                     return None
+                return found
             if isinstance(node.value, dict):
                 return load_workflow(node, step_types)
         except DefinitionError as exc:
