@@ -133,3 +133,23 @@ def test_a_request_error_without_expect_is_located_at_its_operation(tmp_path: Pa
     assert r.code == 1
     assert ":5: raw text: operation 2 (act raw" in r.lines[0], r.lines[0]
     assert "unexpected request error SchemaViolation" in r.lines[0]
+
+
+def test_a_scenario_that_cannot_run_names_the_line_of_what_is_wrong(tmp_path: Path) -> None:
+    text = """
+    scenarios:
+      - name: unknown key
+        workflow: wf.yaml
+        colour: red
+        do: []
+      - name: job that does not load
+        workflow: wf.yaml
+        job:
+          currentSteps: [{stepId: edit, status: Runing}]
+        do: []
+    """
+    path = suite(tmp_path, text)
+    r = cli("test", str(path))
+    assert r.lines[0].startswith(f"FAIL {path}:4: unknown key: unknown key 'colour'"), r.lines
+    assert r.lines[1].startswith(f"FAIL {path}:9: job that does not load: the job does not load: "), r.lines
+    assert "error[unknown-status]" in r.lines[1]

@@ -87,7 +87,8 @@ class ScenarioRun:
             raise self.fail("a scenario is a mapping")
         unknown = sorted(set(v) - TOP_KEYS)
         if unknown:
-            raise self.fail(f"unknown key {unknown[0]!r}; scenario keys are: {', '.join(sorted(TOP_KEYS))}")
+            keys = ", ".join(sorted(TOP_KEYS))
+            raise self.fail(f"unknown key {unknown[0]!r}; scenario keys are: {keys}", (unknown[0],))
         if "workflow" not in v:
             raise self.fail("the scenario needs workflow: (a path or a mapping)")
         if not isinstance(v.get("do"), list):
@@ -114,20 +115,20 @@ class ScenarioRun:
         main_wf = self._workflow(("workflow",))
         for i, other in enumerate(v.get("jobs") or []):
             if not isinstance(other, dict) or "workflow" not in other:
-                raise self.fail(f"jobs[{i}]: a job document with its workflow (a path or a mapping)")
+                raise self.fail(f"jobs[{i}]: a job document with its workflow (a path or a mapping)", ("jobs", i))
             wf = self._workflow(("jobs", i, "workflow"))
             sub = self.doc.sub(("jobs", i))
             sub.value = {k: x for k, x in other.items() if k != "workflow"}
-            self._load_job(sub, wf.id)
+            self._load_job(sub, wf.id, ("jobs", i))
         if "job" in v:
             sub = self.doc.sub(("job",))
             if not isinstance(sub.value, dict):
-                raise self.fail("job: a job document (SPEC 6.2) without workflow")
+                raise self.fail("job: a job document (SPEC 6.2) without workflow", ("job",))
             if "workflow" in sub.value:
-                raise self.fail("job: leave out workflow; the scenario's workflow: is the job's")
+                raise self.fail("job: leave out workflow; the scenario's workflow: is the job's", ("job", "workflow"))
             sub.value = {"jobId": "J1", **sub.value}
             self.job_id = str(sub.value["jobId"])
-            self._load_job(sub, main_wf.id)
+            self._load_job(sub, main_wf.id, ("job",))
         else:
             try:
                 self.engine.create_job(main_wf.id, "J1", now=self.now)
@@ -142,21 +143,21 @@ class ScenarioRun:
             if isinstance(node.value, str):
                 path = self.scenario.file.parent / node.value
                 if not path.is_file():
-                    raise self.fail(f"workflow {node.value!r}: no such file ({path})")
+                    raise self.fail(f"workflow {node.value!r}: no such file ({path})", at)
                 return self.engine.add_workflow(path)
             if isinstance(node.value, dict):
                 return self.engine.add_workflow(node)
         except DefinitionError as exc:
-            raise self.fail(f"the workflow does not load: {exc.first}") from None
-        raise self.fail("workflow: a path (relative to the scenario file) or a workflow mapping")
+            raise self.fail(f"the workflow does not load: {exc.first}", at) from None
+        raise self.fail("workflow: a path (relative to the scenario file) or a workflow mapping", at)
 
-    def _load_job(self, sub: Document, workflow_id: str) -> None:
+    def _load_job(self, sub: Document, workflow_id: str, at: tuple[str | int, ...]) -> None:
         try:
             self.engine.load_job(sub, now=self.now, workflow=workflow_id)
         except DefinitionError as exc:
-            raise self.fail(f"the job does not load: {exc.first}") from None
+            raise self.fail(f"the job does not load: {exc.first}", at) from None
         except RequestError as exc:  # a new job's automatic steps loop (R6)
-            raise self.fail(f"the job cannot be created: {exc.type}: {exc.message}") from None
+            raise self.fail(f"the job cannot be created: {exc.type}: {exc.message}", at) from None
 
     # -- operations -----------------------------------------------------------------------
     def operations(self) -> Iterator[Op]:
