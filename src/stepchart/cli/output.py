@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -53,19 +52,10 @@ def print_problems(problems: list[Problem], style: Style | None = None) -> None:
 
 def problem_text(p: Problem, style: Style) -> str:
     """One problem as a line, its place relative to the working folder."""
-    where = style.bold(f"{_shown(p.file)}:{p.line}:{p.column}:")
+    from ..tools.reporting import shown_path
+
+    where = style.bold(f"{shown_path(p.file)}:{p.line}:{p.column}:")
     return f"{where} {style.severity(p.severity)}{style.dim(f'[{p.code}]')}: {p.message}"
-
-
-def _shown(path: str) -> str:
-    """An absolute path under the working folder as a relative one (the shipped charts load absolute)."""
-    if not os.path.isabs(path):
-        return path
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return path
-    return path if rel.startswith("..") else rel
 
 
 def write_bytes(data: bytes, output: str | None, command: str) -> int:

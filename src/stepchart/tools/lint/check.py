@@ -12,6 +12,7 @@ from ...io.project import project_problems
 from ...io.schemas import check_document
 from ...io.yamldoc import Document, read_yaml_file
 from ...load.charts import parse_chart
+from ...load.jobs import parse_job
 from ...load.templates import parse_template
 from ...load.workflows import parse_workflow
 from ...model import StepType, Workflow
@@ -30,32 +31,42 @@ def check_paths(
     charts: Sequence[str | Path] | None = None,
     rules: Sequence[str | Path] | None = None,
     skip_unknown: bool = False,
+    stdin: Document | DefinitionError | None = None,
 ) -> CheckResult:
     """Check files and folders; ``charts``/``rules`` are the context folders (default: the shipped ones).
 
     A file named directly that is no stepchart document is an ``unknown-document`` error,
     or with ``skip_unknown`` skipped as files found in a folder are (so is one stepchart's
     reader refuses but a plain YAML reader reads as no stepchart document: a compose file
-    with anchors). Raises ``FileNotFoundError`` naming the paths that do not exist.
+    with anchors). A path ``-`` is ``stdin``: a document already read from standard input
+    (or why it could not be), checked as a file named directly. Raises
+    ``FileNotFoundError`` naming the paths that do not exist.
     """
-    found, missing = expand_paths(paths)
+    named = [p for p in paths if str(p) != "-"]
+    found, missing = expand_paths(named)
     if missing:
         raise FileNotFoundError(", ".join(missing))
     out = FileFindings()
     docs: dict[str, list[tuple[Document, CheckedFile]]] = {
         "workflow": [], "chart": [], "rules": [], "scenario": [], "job": [], "template": [], "project": [],
     }  # fmt: skip
-    for path, direct in found:
-        name = str(path)
+    sources: list[tuple[Path | Document | DefinitionError, bool]] = list(found)
+    if len(named) != len(paths) and stdin is not None:
+        sources.insert(0 if str(paths[0]) == "-" else len(sources), (stdin, True))
+    for source, direct in sources:
         try:
-            doc = read_yaml_file(path)
+            if isinstance(source, DefinitionError):
+                raise source
+            doc = source if isinstance(source, Document) else read_yaml_file(source)
         except DefinitionError as exc:
-            if skip_unknown and _plain_kind(path) == "unknown":
-                out.get(name, "unknown").skipped = True
+            file = exc.file if isinstance(source, DefinitionError) else str(source)
+            if skip_unknown and isinstance(source, Path) and _plain_kind(source) == "unknown":
+                out.get(file, "unknown").skipped = True
                 continue
-            out.get(name, "invalid")
+            out.get(file, "invalid")
             out.add(exc.problems)
             continue
+        name = doc.file
         kind = document_kind(doc.value)
         entry = out.get(name, kind)
         if kind == "unknown":
@@ -77,10 +88,12 @@ def check_paths(
 
     workflow_ids: dict[str, str] = {}
     loaded: dict[str, Workflow] = {}
+    broken_workflows: set[str] = set()
     for doc, entry in docs["workflow"]:
         try:
             wf = parse_workflow(doc, step_types)
         except DefinitionError as exc:
+            broken_workflows.add(str(doc.value.get("workflow")))
             out.add(
                 p for p in exc.problems if not (p.code == "unknown-step-type" and _names_broken(doc, p, broken_types))
             )
@@ -96,7 +109,7 @@ def check_paths(
             )  # fmt: skip
         else:
             workflow_ids[wf.id] = doc.file
-            loaded[wf.id] = wf
+        loaded.setdefault(wf.id, wf)
 
     for doc, entry in docs["template"]:  # a template's workflow is checked when workflows are checked with it
         try:
@@ -104,11 +117,16 @@ def check_paths(
         except DefinitionError as exc:
             entry.problems.extend(exc.problems)
 
+    if docs["scenario"]:  # the runner's checks, imported only when there are scenarios to check
+        from ..scenarios.prechecks import scenario_problems
+    checked_workflows = {Path(doc.file).resolve() for doc, _ in docs["workflow"]}
+    scenario_workflows: dict[Path, Any] = {}  # each workflow file a scenario names is loaded once
     for doc, entry in docs["scenario"]:
         entry.problems.extend(check_document(doc, "scenario"))
         entry.problems.extend(_scenario_workflow_paths(doc))
-    for doc, entry in docs["job"]:  # the job's workflow is named by id: the schema is what can be checked alone
-        entry.problems.extend(check_document(doc, "job"))
+        entry.problems.extend(scenario_problems(doc, step_types, checked_workflows, scenario_workflows))
+    for doc, entry in docs["job"]:
+        entry.problems.extend(_job_problems(doc, loaded, broken_workflows, step_types))
     for doc, entry in docs["project"]:
         entry.problems.extend(project_problems(doc))
 
@@ -143,6 +161,31 @@ _SHIPPED_HINT = " (to replace a shipped type, leave out the shipped charts: --no
 
 def _is_shipped(file: str) -> bool:
     return Path(file).resolve().parent == data_dir("statecharts").resolve()
+
+
+def _job_problems(
+    doc: Document, loaded: dict[str, Workflow], broken: set[str], step_types: dict[str, StepType]
+) -> list[Problem]:
+    """What the job loader (``run``, ``serve``, the engine) refuses in a job document, against the checked workflows."""
+    workflow = None
+    if isinstance(doc.value, dict) and "workflow" not in doc.value and len(loaded) == 1:
+        workflow = next(iter(loaded.values()))  # as run takes the only --workflow given
+    try:
+        parse_job(doc, loaded.get, step_types, workflow=workflow)
+    except DefinitionError as exc:
+        problems = []
+        for p in exc.problems:
+            if p.code == "unknown-workflow":
+                if str(doc.value.get("workflow")) in broken:  # that workflow's own errors are reported in its file
+                    continue
+                known = ", ".join(sorted(loaded)) or "none"
+                p = Problem(
+                    p.file, p.line, p.column, p.code,
+                    f"{p.message}; checked workflows: {known} (check the job with its workflow's file)", p.path,
+                )  # fmt: skip
+            problems.append(p)
+        return problems
+    return []
 
 
 def _folder_files(entry: str | Path) -> list[Path]:

@@ -92,5 +92,9 @@ CODES: dict[str, tuple[str, str]] = {
     "rule-never-passes": ("error", "a rule whose require is false whatever the facts: the action is always refused"),
     "rule-never-fails": ("warning", "a rule whose require is true whatever the facts: it never refuses"),
     "scenario-workflow-missing": ("error", "a scenario's workflow: path names no file"),
+    # scenarios: what stepchart test and the engine would refuse (tools.scenarios.prechecks)
+    "unknown-actor": ("error", "a scenario operation's as: names no actor of the scenario"),
+    "bad-duration": ("error", "a scenario's advance: is not an ISO 8601 duration"),
+    "invalid-json": ("error", "a scenario's act: text is not JSON (the engine answers InvalidJson)"),
 }
 """Every code ``stepchart check`` can report: code -> (severity, meaning)."""
