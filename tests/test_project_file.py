@@ -205,6 +205,9 @@ def test_run_explain_and_diagram_load_the_projects_charts(tmp_path: Path, monkey
                   '{"type": "Run"}')  # fmt: skip
     assert refused.code == 1
     assert "run-needs-badge" in refused.out, refused.out  # the project's rule, checked before not-held
+    write(root, "stepchart.yaml", "project: sign-off\ncharts: charts\nrules: [rules]\nworkflows: workflows\n")
+    again = cli("explain", "--job", str(job), "--as", "alice", '{"type": "Run"}')  # the job names its workflow
+    assert again.code == 1 and "run-needs-badge" in again.out, again.out + again.err
     drawn = cli("diagram", "workflows/sign-off.yaml")
     assert drawn.code == 0, drawn.err
     assert "sign" in drawn.out
