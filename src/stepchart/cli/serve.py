@@ -42,7 +42,8 @@ def register(sub: Any) -> None:
         dest="database",
         default=None,
         metavar="PATH_OR_URL",
-        help="job store: a SQLite path (default ./stepchart.db), sqlite:///path, postgresql://..., or memory:",
+        help="job store: a SQLite path (default ./stepchart.db), sqlite:///relative.db, sqlite:////absolute.db, "
+        "postgresql://..., or memory: (opened after the port is bound)",
     )
     s.add_argument("--users", default=None, metavar="FILE", help="users file (default ./stepchart-users.yaml)")
     add_workflows(s, "--workflow", help="workflow file or folder to load (repeatable; default: the shipped examples)")
