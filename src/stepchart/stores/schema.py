@@ -9,19 +9,36 @@ with what to do. Either way a version newer than this stepchart's is refused.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any, ClassVar, Protocol
 
 from .base import SCHEMA_VERSION, SchemaVersionError, StoreError
 
-if TYPE_CHECKING:
-    from .sql import SQLStore
+__all__ = ["Migration", "SchemaOwner", "migrate_schema", "read_schema"]
 
-__all__ = ["migrate_schema", "read_schema"]
+Migration = tuple[int, str, list[str], Callable[[Any, Any], None] | None]
+"""(version, description, statements, backfill(store, connection) run after the statements or None)."""
+
+
+class SchemaOwner(Protocol):
+    """What opening a schema needs of a SQL store (:class:`~.sql.SQLStore` and its dialects)."""
+
+    MIGRATIONS: ClassVar[list[Migration]]
+    SCHEMA_TABLE: ClassVar[str]
+
+    def _where(self) -> str: ...
+    def _write(self) -> AbstractContextManager[Any]: ...
+    def _read(self) -> AbstractContextManager[Any]: ...
+    def _lock_schema(self, conn: Any) -> None: ...
+    def _record_migration(self, conn: Any, version: int, description: str) -> None: ...
+    def _has_schema_table(self, conn: Any) -> bool: ...
+
 
 CURRENT_VERSION = "SELECT COALESCE(MAX(version), 0) FROM stepchart_schema"
 
 
-def _refuse_newer(store: SQLStore, current: int) -> None:
+def _refuse_newer(store: SchemaOwner, current: int) -> None:
     if current > SCHEMA_VERSION:
         raise SchemaVersionError(
             f"{store._where()}database schema version {current} is newer than this stepchart "
@@ -29,7 +46,7 @@ def _refuse_newer(store: SQLStore, current: int) -> None:
         )
 
 
-def migrate_schema(store: SQLStore, target: int) -> int:
+def migrate_schema(store: SchemaOwner, target: int) -> int:
     """Create the schema table and apply the migrations up to ``target``; returns the version reached."""
     with store._write() as conn:
         store._lock_schema(conn)
@@ -48,7 +65,7 @@ def migrate_schema(store: SQLStore, target: int) -> int:
     return current
 
 
-def read_schema(store: SQLStore) -> int:
+def read_schema(store: SchemaOwner) -> int:
     """The schema version as found, for a read-only open: this stepchart's, or a :class:`StoreError`."""
     with store._read() as conn:
         if not store._has_schema_table(conn):

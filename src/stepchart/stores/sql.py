@@ -23,7 +23,7 @@ import contextlib
 import os
 import threading
 from abc import abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, ClassVar
@@ -37,7 +37,7 @@ from .base import (
     StoreTransaction,
 )
 from .records import JobIndex, dumps, export_header, index_job, job_from_doc, job_summary, run_import, to_micros
-from .schema import migrate_schema, read_schema
+from .schema import Migration, migrate_schema, read_schema
 from .sqlrows import filter_where, log_entries_of
 
 __all__ = ["Migration", "SQLStore"]
@@ -375,7 +375,3 @@ class SQLStore(ManagedStore):
                 put_job=put_job,
                 put_log=put_log,
             )
-
-
-Migration = tuple[int, str, list[str], Callable[[SQLStore, Any], None] | None]
-"""(version, description, statements, backfill run after the statements or None)."""

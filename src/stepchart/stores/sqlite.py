@@ -16,14 +16,10 @@ Why it is safe with many writers, in one process or several:
 lose the last commits but never corrupts the file. ``synchronous=FULL`` syncs at each
 commit (``sqlite:///path?synchronous=full``).
 
-Read-only (``read_only=True``, the commands that only read): the file must exist, and
-nothing is created or changed, not even the ``-wal``/``-shm`` files beside it, so a
-backup on a read-only mount can be inspected. SQLite's ``mode=ro`` still creates those
-files for a WAL database, so when no ``-wal`` file exists (no process has the database
-open for writing) it is opened ``immutable=1``: no locks and no files at all, at the
-price that a writer starting while it is read goes unseen (and could make a long read
-fail). When a ``-wal`` file exists (a writer is at work, or one crashed), ``mode=ro``
-reads through it and follows the writer's commits, which needs the ``-shm`` file.
+Read-only (``read_only=True``): the file must exist and nothing beside it is created
+(``mode=ro`` would still make ``-wal``/``-shm`` files). With no ``-wal`` file (no writer
+has it open) it is opened ``immutable=1``: no locks, no files, but a writer starting
+during the read goes unseen; with one, ``mode=ro`` follows the writer through it.
 """
 
 from __future__ import annotations
