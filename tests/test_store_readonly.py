@@ -344,3 +344,28 @@ def test_a_read_only_file_mode_is_enough(tmp_path: Path, base_engine: Engine) ->
         assert _snapshot(tmp_path) == before
     finally:
         db.chmod(0o644)
+
+
+def test_a_wal_file_without_its_shm_file_on_a_read_only_place_is_explained(tmp_path: Path, base_engine: Engine) -> None:
+    if os.geteuid() == 0 and not _read_only_mount_works():
+        pytest.skip("running as root without unshare -m: nothing makes a folder unwritable")
+    live = tmp_path / "live.db"
+    _fill(str(live), base_engine)
+    writer = sqlite3.connect(live, isolation_level=None)
+    try:
+        writer.execute("PRAGMA wal_autocheckpoint=0")
+        writer.execute("UPDATE jobs SET version = version + 1")  # committed into live.db-wal
+        folder = tmp_path / "copy"
+        folder.mkdir()
+        for name in ("live.db", "live.db-wal"):  # a copy taken while a writer was at work, without -shm
+            shutil.copy(tmp_path / name, folder / name)
+    finally:
+        writer.close()
+    folder.chmod(0o555)
+    try:
+        r = _run_where_nothing_can_be_written(folder, "jobs", "list", "--store", str(folder / "live.db"))
+    finally:
+        folder.chmod(0o755)
+    assert r.returncode == 2 and r.stdout == "", r.stderr
+    assert "live.db: its -wal file cannot be read without its -shm file" in r.stderr and "Traceback" not in r.stderr
+    assert sorted(p.name for p in folder.iterdir()) == ["live.db", "live.db-wal"]

@@ -150,11 +150,8 @@ class SQLiteStore(SQLStore):
         super().__init__()
         if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
             raise StoreError(f"synchronous must be OFF, NORMAL, FULL or EXTRA, not {synchronous!r}")
-        self.path = str(path)
+        self.path, self.timeout, self.synchronous, self.read_only = str(path), timeout, synchronous.upper(), read_only
         self._file = os.path.abspath(self.path)  # relative to the working folder of the open, not of a later connect
-        self.timeout = timeout
-        self.synchronous = synchronous.upper()
-        self.read_only = read_only
         if read_only and not os.path.isfile(self._file):
             what = "is not a file" if os.path.exists(self._file) else "no such database file"
             raise StoreError(f"{self.path}: {what} (a read-only command does not create one)")
@@ -244,7 +241,10 @@ class SQLiteStore(SQLStore):
         try:
             super()._open_schema(target)
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: not a stepchart SQLite database: {exc}") from exc
+            why = "not a stepchart SQLite database"
+            if self.read_only and isinstance(exc, sqlite3.OperationalError) and os.path.exists(self._file + "-wal"):
+                why = "its -wal file cannot be read without its -shm file (or a folder to create one in)"
+            raise StoreError(f"{self.path}: {why}: {exc}") from exc
 
     # -- JobStore ---------------------------------------------------------------------------
     @contextmanager
