@@ -49,7 +49,7 @@ def cmd_jobs_list(args: argparse.Namespace) -> int:
     """List jobs: open or closed, of a workflow, assigned to someone, at a step."""
     from ..stores import JobFilter
 
-    store = open_store(args)
+    store = open_store(args, read_only=True)
     try:
         flt = JobFilter(
             closed=args.closed,
@@ -121,7 +121,7 @@ def _upgrade(engine: Engine, job_id: str, actor: Actor, now: datetime, args: arg
 @guarded
 def cmd_jobs_events(args: argparse.Namespace) -> int:
     """Print the events feed after a sequence number, one JSON object a line."""
-    store = open_store(args)
+    store = open_store(args, read_only=True)
     try:
         for event in store.events_after(args.after, args.job, args.limit):
             print(json.dumps(event, ensure_ascii=False, separators=(",", ":")))

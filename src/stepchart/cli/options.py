@@ -226,11 +226,15 @@ def store_url(value: str | None, *, environment: bool = True) -> str:
     return str(value or (os.environ.get("STEPCHART_STORE") if environment else None) or DEFAULT_STORE)
 
 
-def open_store(args: argparse.Namespace) -> ManagedStore:
-    """The store of :func:`add_store`'s ``--store`` (see :func:`store_url`), opened."""
+def open_store(args: argparse.Namespace, *, read_only: bool = False) -> ManagedStore:
+    """The store of :func:`add_store`'s ``--store`` (see :func:`store_url`), opened.
+
+    ``read_only`` (the commands that only read): the database must exist, and is opened
+    so that nothing can change it (see :func:`stepchart.stores.open_store`).
+    """
     from ..stores import open_store as _open
 
-    return _open(store_url(getattr(args, "store", None)))
+    return _open(store_url(getattr(args, "store", None)), read_only=read_only)
 
 
 def add_store_engine(p: argparse.ArgumentParser) -> None:

@@ -40,7 +40,8 @@ def register(sub: Any) -> None:
         dest="database",
         default=None,
         metavar="PATH_OR_URL",
-        help="job store: a SQLite path (default ./stepchart.db), sqlite:///path, postgresql://..., or memory:",
+        help="job store: a SQLite path (default ./stepchart.db), sqlite:///relative.db, sqlite:////absolute.db, "
+        "postgresql://..., or memory: (opened after the port is bound)",
     )
     s.add_argument("--users", default=None, metavar="FILE", help="users file (default ./stepchart-users.yaml)")
     add_workflows(s, help="workflow file or folder to load (repeatable; default: the shipped examples)")
@@ -133,18 +134,6 @@ def _cmd_users_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _describe_store(target: str) -> str:
-    if target.startswith(("postgresql://", "postgres://")):
-        from urllib.parse import urlsplit
-
-        parts = urlsplit(target)
-        host = parts.hostname or "localhost"
-        return f"PostgreSQL {host}{':' + str(parts.port) if parts.port else ''}{parts.path}"
-    if target == "memory:":
-        return "memory (jobs are lost when the service stops)"
-    return f"SQLite {target}"
-
-
 def _cmd_serve(args: argparse.Namespace) -> int:
     import signal
     import socket
@@ -164,36 +153,21 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from ..http.app import DEFAULT_MAX_BODY, create_app
     from ..http.auth import UserDirectory, UsersFileError
     from ..io.files import data_dir
-    from ..stores import StoreError
+    from ..stores import StoreError, parse_store_url
 
     target = store_url(args.database, environment=False)
+    try:
+        store = parse_store_url(target)  # a bad URL is a usage error, found before anything is bound or opened
+    except StoreError as exc:
+        print(f"stepchart serve: error: {exc}", file=sys.stderr)
+        return 2
     users_path = _users_path(args)
     try:
         users = UserDirectory.from_file(users_path)
     except UsersFileError as exc:
         print(f"stepchart serve: {exc}", file=sys.stderr)
         return 1
-    # a file or folder that does not exist is reported by the loader, with the others in order
-    workflows = workflow_files(args.workflows or [str(data_dir("examples"))], missing="keep")
-    try:
-        engine = open_engine(target, charts=args.charts, rules=args.rules, workflows=workflows)
-    except DefinitionError as exc:
-        print(f"stepchart serve: {exc}", file=sys.stderr)
-        return 1
-    except (StoreError, OSError) as exc:
-        print(f"stepchart serve: cannot start on the store {target}: {exc}", file=sys.stderr)
-        return 1
-    except Exception as exc:  # a driver error (PostgreSQL unreachable, ...): say it plainly, no traceback
-        print(f"stepchart serve: cannot open the store {target}: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
-
-    app = create_app(
-        engine,
-        users,
-        max_body=args.max_body or DEFAULT_MAX_BODY,
-        sweep_interval=args.sweep_interval if args.sweep_interval > 0 else None,
-        engine_threads=args.engine_threads,
-    )
+    # the port first: a service that cannot listen must not leave a new store file behind
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP (else Nagle
     # and delayed ACKs add 40 ms to every answer written in two parts)
@@ -203,8 +177,32 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         sock.bind((args.host, args.port))
     except OSError as exc:
         print(f"stepchart serve: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
-        engine.store.close()
+        sock.close()
         return 1
+    # a file or folder that does not exist is reported by the loader, with the others in order
+    workflows = workflow_files(args.workflows or [str(data_dir("examples"))], missing="keep")
+    try:
+        engine = open_engine(target, charts=args.charts, rules=args.rules, workflows=workflows)
+    except DefinitionError as exc:
+        print(f"stepchart serve: {exc}", file=sys.stderr)
+        sock.close()
+        return 1
+    except (StoreError, OSError) as exc:
+        print(f"stepchart serve: cannot start on the store {target}: {exc}", file=sys.stderr)
+        sock.close()
+        return 1
+    except Exception as exc:  # a driver error (PostgreSQL unreachable, ...): say it plainly, no traceback
+        print(f"stepchart serve: cannot open the store {target}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        sock.close()
+        return 1
+
+    app = create_app(
+        engine,
+        users,
+        max_body=args.max_body or DEFAULT_MAX_BODY,
+        sweep_interval=args.sweep_interval if args.sweep_interval > 0 else None,
+        engine_threads=args.engine_threads,
+    )
     sock.listen(2048)
     sock.set_inheritable(True)
     port = sock.getsockname()[1]
@@ -213,7 +211,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     example = next(iter(sorted(engine.workflows)), "WORKFLOW")
     print(
         f"stepchart serve: listening on {url}\n"
-        f"  store: {_describe_store(target)}\n"
+        f"  store: {store.describe()}\n"
         f"  workflows: {', '.join(sorted(engine.workflows)) or 'none'}\n"
         f"  users: {users_path} ({len(users)} user{'s' if len(users) != 1 else ''}"
         f"{'; add one: stepchart users add alice --group editors --privilege jobCreate' if not len(users) else ''})\n"
