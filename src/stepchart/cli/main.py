@@ -13,6 +13,7 @@ COMMAND_MODULES = (
     "stepchart.cli.test",
     "stepchart.cli.demo",
     "stepchart.cli.check",
+    "stepchart.cli.verify",
     "stepchart.cli.diagram",
     "stepchart.cli.run",
     "stepchart.cli.validate",

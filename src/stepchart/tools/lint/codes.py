@@ -78,5 +78,10 @@ CODES: dict[str, tuple[str, str]] = {
     "rule-never-passes": ("error", "a rule whose require is false whatever the facts: the action is always refused"),
     "rule-never-fails": ("warning", "a rule whose require is true whatever the facts: it never refuses"),
     "scenario-workflow-missing": ("error", "a scenario's workflow: path names no file"),
+    # findings of stepchart verify (the states a job reaches)
+    "stuck": ("error", "a reachable state, not complete, from which no sequence of moves completes the job"),
+    "dead-step": ("error", "a step that is current in no reachable state"),
+    "refused-result": ("error", "a result a step can produce (Finish, complete, an answer) is refused: no path matches"),
+    "livelock": ("error", "a reachable state from which the automatic steps exceed the cascade bound (R6)"),
 }
-"""Every code ``stepchart check`` can report: code -> (severity, meaning)."""
+"""Every code ``stepchart check`` and ``stepchart verify`` can report: code -> (severity, meaning)."""
