@@ -1,4 +1,4 @@
-"""``stepchart verify``: explore every state a job can reach; report stuck jobs, dead steps, refused results, livelocks."""
+"""``stepchart verify``: explore every state a job can reach; report stuck jobs, dead steps, refusals, livelocks."""
 
 from __future__ import annotations
 
@@ -39,7 +39,9 @@ def register(sub: Any) -> None:
     add_color(c)
     c.add_argument("paths", nargs="+", metavar="WORKFLOW_OR_FOLDER", help="workflow files or folders of them")
     add_definitions(c)
-    c.add_argument("--admin", action="store_true", help="add a user with every privilege (SetCurrentStep, assign, force stop)")
+    c.add_argument(
+        "--admin", action="store_true", help="add a user with every privilege (SetCurrentStep, assign, force stop)"
+    )
     c.add_argument("--holds", action="store_true", help="add a manual hold and its release on each current step")
     c.add_argument(
         "--max-states", type=_positive, default=None, metavar="N",
@@ -86,7 +88,9 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     s = result.to_dict()["summary"]
     n, inc = s["findings"], s["incomplete"]
     tail = f", {inc} search{'es' if inc != 1 else ''} incomplete" if inc else ""
-    summary = f"{n} finding{'s' if n != 1 else ''} in {s['workflows']} workflow{'s' if s['workflows'] != 1 else ''}{tail}"
+    summary = (
+        f"{n} finding{'s' if n != 1 else ''} in {s['workflows']} workflow{'s' if s['workflows'] != 1 else ''}{tail}"
+    )
     print(style.verdict(result.ok, summary))
     return code
 

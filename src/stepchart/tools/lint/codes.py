@@ -81,7 +81,7 @@ CODES: dict[str, tuple[str, str]] = {
     # findings of stepchart verify (the states a job reaches)
     "stuck": ("error", "a reachable state, not complete, from which no sequence of moves completes the job"),
     "dead-step": ("error", "a step that is current in no reachable state"),
-    "refused-result": ("error", "a result a step can produce (Finish, complete, an answer) is refused: no path matches"),
+    "refused-result": ("error", "a result a step can give (Finish, complete, an answer) is refused: no path matches"),
     "livelock": ("error", "a reachable state from which the automatic steps exceed the cascade bound (R6)"),
 }
 """Every code ``stepchart check`` and ``stepchart verify`` can report: code -> (severity, meaning)."""

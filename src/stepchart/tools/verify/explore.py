@@ -95,7 +95,8 @@ def _looping_steps(engine: Engine, run: Callable[[], object]) -> tuple[str, ...]
     counts: dict[str, int] = {}
     for s in seen.steps:
         counts[s] = counts.get(s, 0) + 1
-    return tuple(sorted(counts, key=lambda s: -counts[s]))
+    looping = [s for s in counts if counts[s] > 1] or list(counts)
+    return tuple(sorted(looping, key=lambda s: -counts[s]))
 
 
 def explore(

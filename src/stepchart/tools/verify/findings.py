@@ -8,8 +8,9 @@
 * ``livelock``: a move after which the automatic steps exceed the cascade bound (R6).
 
 Each finding sits at the file, line and column of its step in the workflow document and
-carries the shortest trace that shows it. Stuck states are reported once per set of
-steps they can never leave (the first such state breadth-first, so the shortest trace).
+carries the shortest trace that shows it. Stuck states are reported where a stuck job
+ends up (each bottom component of the stuck states, once per set of steps it can never
+leave), at its first state breadth-first, so with the shortest trace.
 """
 
 from __future__ import annotations
@@ -85,45 +86,98 @@ def _can_complete(ex: Exploration) -> set[int]:
     return good
 
 
+def _bottoms(ex: Exploration, stuck: set[int]) -> list[list[int]]:
+    """The bottom strongly connected components of the stuck states: where a stuck job ends up.
+
+    Every successor of a stuck state is stuck, so each stuck state leads into at least one
+    bottom component (one with no move out of it). Iterative Tarjan, states in index order.
+    """
+    order: dict[int, int] = {}
+    low: dict[int, int] = {}
+    on: set[int] = set()
+    stack: list[int] = []
+    comps: list[list[int]] = []
+    for root in sorted(stuck):
+        if root in order:
+            continue
+        work = [(root, iter(sorted(ex.successors[root])))]
+        order[root] = low[root] = len(order)
+        stack.append(root)
+        on.add(root)
+        while work:
+            v, it = work[-1]
+            w = next(it, None)
+            if w is not None:
+                if w not in order:
+                    order[w] = low[w] = len(order)
+                    stack.append(w)
+                    on.add(w)
+                    work.append((w, iter(sorted(ex.successors[w]))))
+                elif w in on:
+                    low[v] = min(low[v], order[w])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[v])
+            if low[v] == order[v]:
+                comp = []
+                while True:
+                    x = stack.pop()
+                    on.discard(x)
+                    comp.append(x)
+                    if x == v:
+                        break
+                members = set(comp)
+                if all(j in members for c in comp for j in ex.successors[c]):
+                    comps.append(sorted(comp))
+    return sorted(comps)
+
+
 def _stuck(ex: Exploration, at: _Locator) -> list[Finding]:
     good = _can_complete(ex)
+    stuck = {s.index for s in ex.states} - good
     out: list[Finding] = []
     seen: set[frozenset[str]] = set()
-    covered: set[int] = set()
-    for s in ex.states:  # breadth-first order: the first state of each stuck region has the shortest trace
-        if s.index in good or s.index in covered:
-            continue
-        region, queue = {s.index}, deque([s.index])
-        while queue:
-            for j in ex.successors[queue.popleft()]:
-                if j not in region:
-                    region.add(j)
-                    queue.append(j)
-        covered |= region
-        always = set.intersection(*({c[0] for c in ex.states[r].key[1]} for r in region))
-        stays = [c for c in s.key[1] if c[0] in always] or list(s.key[1])
-        culprits = frozenset(c[0] for c in stays)
+    for comp in _bottoms(ex, stuck):  # by their first state: breadth-first, so the shortest trace first
+        first = ex.states[comp[0]]
+        keys = [ex.states[i].key for i in comp]
+        always = set.intersection(*({c[0] for c in k[1]} for k in keys))
+        stays = [c for c in first.key[1] if c[0] in always]
+        steps = [c[0] for c in stays] or list(dict.fromkeys(c[0] for k in keys for c in k[1]))
+        culprits = frozenset(steps)
         if culprits in seen:
             continue
         seen.add(culprits)
-        step_id = stays[0][0]
-        hints = [f"'{c[0]}' is Unassigned: nobody may run it" for c in stays if c[2] == "Unassigned"]
-        names = ", ".join(f"'{c[0]}'" for c in stays)
-        message = (
-            f"the job gets stuck: from current steps {current_text(s.key)} no moves complete it; "
-            f"{names} {'stays' if len(stays) == 1 else 'stay'} current"
-            + (f" ({'; '.join(hints)})" if hints else "")
+        names = ", ".join(f"'{x}'" for x in steps)
+        if stays:
+            hints = [f"'{c[0]}' is Unassigned: nobody may run it" for c in stays if c[2] == "Unassigned"]
+            fate = f"{names} {'stays' if len(stays) == 1 else 'stay'} current for good" + (
+                f" ({'; '.join(hints)})" if hints else ""
+            )
+        else:
+            fate = f"the job goes round {names} and never leaves them"
+        message = f"the job gets stuck at {current_text(first.key)}: no moves complete it; {fate}"
+        out.append(
+            Finding(
+                "stuck",
+                at.problem(steps[0], "stuck", message, "id"),
+                steps[0],
+                trace_to(ex, first.index),
+                state=first.key,
+            )
         )
-        out.append(Finding("stuck", at.problem(step_id, "stuck", message, "id"), step_id, trace_to(ex, s.index), state=s.key))
     return out
 
 
 def _dead(ex: Exploration, at: _Locator) -> list[Finding]:
     current = {c[0] for s in ex.states for c in s.key[1]} | ex.activated
+    current.update(x for i in ex.livelocks.values() for x in i.steps)  # reported as the livelock
     out = []
     for step_id in ex.workflow.steps:
         if step_id not in current:
-            message = f"step '{step_id}' is current in none of the {len(ex.states)} reachable states: no job ever reaches it"
+            message = (
+                f"step '{step_id}' is current in none of the {len(ex.states)} reachable states: no job ever reaches it"
+            )
             out.append(Finding("dead-step", at.problem(step_id, "dead-step", message, "id"), step_id))
     return out
 

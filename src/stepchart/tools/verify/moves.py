@@ -111,7 +111,7 @@ class Cast:
             self.actors[self.holder] = Actor.of(self.holder, (), ["jobUpdateHolds"])
 
     def actor(self, name: str | None) -> Actor:
-        """The actor of a cast name (None: the engine itself); a user the job names but the workflow does not is plain."""
+        """The actor of a cast name (None: the engine itself); a user only the job names is a plain user."""
         if name is None:
             return SYSTEM
         found = self.actors.get(name)
@@ -178,10 +178,9 @@ def _step_moves(cast: Cast, cs: CurrentStep, step: StepDef, st: StepType, held: 
         else:
             for v in result_values(step):
                 yield Move(who, row.operation, cs.step_id, row.name, v)
-    if cast.admin is not None:
-        if owner != cast.admin:
-            yield Move(cast.admin, "assign", cs.step_id, "Assign", cast.admin)
-            yield Move(cast.admin, "act", cs.step_id, "Stop")
+    if cast.admin is not None and owner != cast.admin:
+        yield Move(cast.admin, "assign", cs.step_id, "Assign", cast.admin)
+        yield Move(cast.admin, "act", cs.step_id, "Stop")
     if cast.holder is not None:
         yield Move(cast.holder, "act", cs.step_id, "ReleaseHold" if held else "Hold")
 

@@ -19,7 +19,7 @@ from .findings import Finding
 from .moves import Cast
 from .states import StateKey
 
-__all__ = ["scenario_for", "write_scenarios"]
+__all__ = ["render", "scenario_for", "write_scenarios"]
 
 
 def _expect_state(key: StateKey) -> dict[str, Any]:
@@ -45,7 +45,10 @@ def scenario_for(finding: Finding, cast: Cast, workflow: str) -> dict[str, Any] 
         if finding.answer in ("InvalidRequest", "InsufficientPrivileges", "JobNotFound", "SchemaViolation"):
             op["expect"] = {"error": {"type": finding.answer}}
         else:
-            op["expect"] = {"success": False, "stepResponses": [{"stepId": finding.last.step_id, "status": finding.answer}]}
+            op["expect"] = {
+                "success": False,
+                "stepResponses": [{"stepId": finding.last.step_id, "status": finding.answer}],
+            }
         do.append(op)
         do.append({"expect": _expect_state(finding.state)})  # a refusal changes nothing (R4a, R8, R12)
     names = {m.actor for m in [*finding.trace, *([finding.last] if finding.last else [])] if m.actor is not None}
@@ -59,7 +62,37 @@ def scenario_for(finding: Finding, cast: Cast, workflow: str) -> dict[str, Any] 
     return doc
 
 
-def write_scenarios(folder: Path, workflow_file: str, workflow_id: str, findings: list[Finding], cast: Cast) -> list[Path]:
+def _flow(value: Any) -> str:
+    return (
+        str(yaml.safe_dump(value, sort_keys=False, default_flow_style=True, allow_unicode=True, width=10_000))
+        .strip()
+        .removesuffix("\n...")
+    )
+
+
+def render(doc: dict[str, Any]) -> str:
+    """The scenario as YAML a designer reads: one line per operation field, the last state as a block."""
+    head = {k: v for k, v in doc.items() if k not in ("do", "actors")}
+    lines = [
+        str(yaml.safe_dump(head, sort_keys=False, default_flow_style=False, allow_unicode=True, width=100)).rstrip()
+    ]
+    if doc.get("actors"):
+        lines.append("actors:")
+        lines.extend(f"  {_flow(name)}: {_flow(spec)}" for name, spec in doc["actors"].items())
+    lines.append("do:")
+    for op in doc["do"]:
+        if set(op) == {"expect"} and "job" in op["expect"]:
+            block = yaml.safe_dump(op, sort_keys=False, default_flow_style=None, allow_unicode=True, width=100)
+            lines.extend(("  - " if i == 0 else "    ") + line for i, line in enumerate(str(block).splitlines()))
+            continue
+        for i, (key, value) in enumerate(op.items()):
+            lines.append(f"{'  - ' if i == 0 else '    '}{key}: {_flow(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def write_scenarios(
+    folder: Path, workflow_file: str, workflow_id: str, findings: list[Finding], cast: Cast
+) -> list[Path]:
     """Write one scenario file per finding with a trace into ``folder``; the paths written."""
     folder.mkdir(parents=True, exist_ok=True)
     relative = os.path.relpath(os.path.abspath(workflow_file), os.path.abspath(folder))
@@ -71,7 +104,7 @@ def write_scenarios(folder: Path, workflow_file: str, workflow_id: str, findings
             continue
         counts[f.code] = counts.get(f.code, 0) + 1
         path = folder / f"{workflow_id}-{f.code}-{f.step_id}-{counts[f.code]}.yaml"
-        text = yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, allow_unicode=True, width=100)
+        text = render(doc)
         header = f"# Written by stepchart verify: {f.problem.message}\n"
         path.write_text(header + text, "utf-8")
         written.append(path)
