@@ -258,3 +258,23 @@ def test_a_written_scenario_fails_once_the_flaw_is_fixed(tmp_path: Path) -> None
     assert verify(str(wf))[0] == 0
     r = cli("test", str(scenario))
     assert r.code == 1 and "1 failed" in r.out
+
+
+def test_the_readme_example_is_what_verify_prints_and_writes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README section shows a real finding, its trace and the scenario written, as they are (times aside)."""
+    readme = (ROOT / "README.md").read_text("utf-8")
+    section = readme.split("## Prove a workflow cannot get stuck", 1)[1].split("\n## ", 1)[0]
+    shown = section.split("$ stepchart verify tests/verify/readme/map-update.yaml --scenarios found\n", 1)[1]
+    shown_lines = shown.split("$ stepchart test found", 1)[0].splitlines()
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(HERE / "readme", tmp_path / "tests" / "verify" / "readme")
+    r = cli("verify", "tests/verify/readme/map-update.yaml", "--scenarios", "found")
+    assert r.code == 1
+
+    def steady(lines: list[str]) -> list[str]:
+        return [line.split(" in ")[0] if " states, " in line else line for line in lines]
+
+    assert steady(r.lines) == steady(shown_lines)
+    written = (tmp_path / "found" / "map-update-refused-result-publish-1.yaml").read_text("utf-8")
+    assert f"```yaml\n{written}```" in section
+    assert cli("test", "found").lines[-1] == "1 passed, 0 failed"
