@@ -116,7 +116,8 @@ def main() -> int:
     base = Engine()
     rows: list[dict[str, Any]] = []
     print(
-        f"{'workflow':<10} {'steps':>5} {'states':>7} {'moves':>7} {'verify s':>9} {'states/s':>9} {'moves/s':>8} {'act us':>7} {'ratio':>6}"
+        f"{'workflow':<10} {'steps':>5} {'states':>7} {'moves':>7} {'verify s':>9} {'states/s':>9} "
+        f"{'moves/s':>8} {'act us':>7} {'ratio':>6}"
     )
     for size in args.sizes.split(","):
         b, length = (int(x) for x in size.split("x"))
