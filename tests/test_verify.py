@@ -278,3 +278,11 @@ def test_the_readme_example_is_what_verify_prints_and_writes(tmp_path: Path, mon
     written = (tmp_path / "found" / "map-update-refused-result-publish-1.yaml").read_text("utf-8")
     assert f"```yaml\n{written}```" in section
     assert cli("test", "found").lines[-1] == "1 passed, 0 failed"
+
+
+def test_help_states_the_default_bound() -> None:
+    from stepchart.tools.verify import DEFAULT_MAX_STATES
+
+    r = cli("verify", "--help")
+    assert r.code == 0
+    assert f"(default {DEFAULT_MAX_STATES})" in " ".join(r.out.split())

@@ -114,11 +114,12 @@ def test_no_state_a_random_walk_reaches_is_missing(
         return
     loaded = BASE.spawn().add_workflow(wf)
     ex = explore(BASE, loaded, admin=admin, holds=holds)
-    known = {s.key for s in ex.states}
+    known = {s.key: s.depth for s in ex.states}
     cast = ex.cast
     people = sorted(n for n in cast.actors if (n != cast.admin or admin) and (n != cast.holder or holds))
     step_ids = [s["id"] for s in wf["steps"]]
     assert key_of(engine.job("J1")) in known
+    made = 0  # the moves the walk has made: breadth-first depth is never more (the traces are shortest)
     for _ in range(data.draw(st.integers(1, 25))):
         own = ["act", "act", "act", "respond", "assign"] if people else []  # a participant's requests
         op = data.draw(st.sampled_from([*own, "complete", "fail"]))  # and the host's (R4)
@@ -135,13 +136,19 @@ def test_no_state_a_random_walk_reaches_is_missing(
             body: dict[str, Any] = {"type": data.draw(st.sampled_from(kinds))}
             if body["type"] == "SetCurrentStep" or data.draw(st.booleans()):
                 body["stepIds"] = [step]  # else R11: every current step, in order
-            engine.act("J1", body, who, NOW)
+            r = engine.act("J1", body, who, NOW)
         elif op == "respond":
-            engine.respond("J1", step, data.draw(st.sampled_from(["yes", "no", "maybe"])), who, NOW)
+            r = engine.respond("J1", step, data.draw(st.sampled_from(["yes", "no", "maybe"])), who, NOW)
         elif op == "complete":
-            engine.complete("J1", step, data.draw(st.sampled_from([*VALUES, "Other"])), now=NOW)
+            r = engine.complete("J1", step, data.draw(st.sampled_from([*VALUES, "Other"])), now=NOW)
         elif op == "fail":
-            engine.fail("J1", step, "boom", now=NOW)
+            r = engine.fail("J1", step, "boom", now=NOW)
         elif admin and cast.admin is not None:
-            engine.assign("J1", step, "User", cast.admin, cast.actor(cast.admin), NOW)
-        assert key_of(engine.job("J1")) in known, (op, engine.job("J1"))
+            r = engine.assign("J1", step, "User", cast.admin, cast.actor(cast.admin), NOW)
+        else:
+            continue
+        if r.ok:
+            made += sum(1 for x in r.body["stepResponses"] if x["status"] == "Success")
+        key = key_of(engine.job("J1"))
+        assert key in known, (op, engine.job("J1"))
+        assert known[key] <= made
