@@ -229,6 +229,8 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     assert f"{bad}:4:" in r.err and "unknown-step" in r.err
     (tmp_path / "file").write_text("")
     assert cli("verify", "--scenarios", str(tmp_path / "file"), wf).code == 2
+    r = cli("verify", "--scenarios", str(tmp_path / "file" / "below"), str(FLAWED / "unassigned.yaml"))
+    assert r.code == 2 and "--scenarios" in r.err
 
 
 def test_written_scenarios_replay_each_finding_through_stepchart_test(tmp_path: Path) -> None:

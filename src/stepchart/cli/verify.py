@@ -78,6 +78,9 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         print_problems(exc.problems)
         err("stepchart verify: fix the load errors first (stepchart check shows them all)")
         return 2
+    except OSError as exc:  # --scenarios DIR cannot be made or written
+        err(f"stepchart verify: --scenarios {args.scenarios}: {exc.strerror or exc}")
+        return 2
     code = 0 if result.ok else 1
     if args.format == "json":
         dump_json(result.to_dict(), sys.stdout)
