@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "stepchart.cli.test",
     "stepchart.cli.demo",
     "stepchart.cli.check",
+    "stepchart.cli.verify",
     "stepchart.cli.diagram",
     "stepchart.cli.wmdiagram",
     "stepchart.cli.run",

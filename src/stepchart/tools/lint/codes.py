@@ -96,5 +96,10 @@ CODES: dict[str, tuple[str, str]] = {
     "unknown-actor": ("error", "a scenario operation's as: names no actor of the scenario"),
     "bad-duration": ("error", "a scenario's advance: is not an ISO 8601 duration"),
     "invalid-json": ("error", "a scenario's act: text is not JSON (the engine answers InvalidJson)"),
+    # findings of stepchart verify (the states a job reaches)
+    "stuck": ("error", "a reachable state, not complete, from which no sequence of moves completes the job"),
+    "dead-step": ("error", "a step that is current in no reachable state"),
+    "refused-result": ("error", "a result a step can give (Finish, complete, an answer) is refused: no path matches"),
+    "livelock": ("error", "a reachable state from which the automatic steps exceed the cascade bound (R6)"),
 }
-"""Every code ``stepchart check`` can report: code -> (severity, meaning)."""
+"""Every code ``stepchart check`` and ``stepchart verify`` can report: code -> (severity, meaning)."""
