@@ -288,3 +288,21 @@ def test_help_states_the_default_bound() -> None:
     r = cli("verify", "--help")
     assert r.code == 0
     assert f"(default {DEFAULT_MAX_STATES})" in " ".join(r.out.split())
+
+
+def test_verify_given_no_paths_verifies_the_projects_workflows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 12: verify reads the project file (stepchart.yaml) like every command that loads definitions."""
+    from stepchart.cli import main
+
+    (tmp_path / "workflows").mkdir()
+    flawed = ROOT / "tests" / "verify" / "readme" / "map-update.yaml"
+    (tmp_path / "workflows" / "map-update.yaml").write_text(flawed.read_text("utf-8"), "utf-8")
+    (tmp_path / "stepchart.yaml").write_text("project: p\nworkflows: workflows\n", "utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["verify"]) == 1
+    assert "error[refused-result]" in capsys.readouterr().out
+    (tmp_path / "stepchart.yaml").write_text("project: p\n", "utf-8")
+    assert main(["verify"]) == 2
+    assert "stepchart verify: error: give workflow files" in capsys.readouterr().err

@@ -324,8 +324,8 @@ def apply_project(args: argparse.Namespace) -> int:
     Charts and rules are always "shipped plus mine": the shipped folders (unless the
     project's ``shipped:`` or ``--no-shipped`` leaves them out), then the project's, then
     the ``--charts``/``--rules`` given, each real path once. The project's workflows come
-    before ``--workflows``; a command given no paths (``check``, ``test``) gets the
-    project's folders (``test``: its scenarios). The project is ``--project FILE``, else
+    before ``--workflows``; a command given no paths (``check``, ``test``, ``verify``) gets the
+    project's folders (``test``: its scenarios, ``verify``: its workflows). The project is ``--project FILE``, else
     ``stepchart.yaml`` found upward from the working folder, none with ``--no-project``.
     Returns 0, or 2 after printing why (a missing ``--project`` file, a bad project file).
     """
@@ -361,7 +361,10 @@ def apply_project(args: argparse.Namespace) -> int:
             and not args.workflow:  # run and explain: the job names its workflow among the project's
         args.workflow = [str(p) for p in workflow_files([str(w) for w in project.workflows])]
     if project is not None and getattr(args, "paths", None) == []:
-        chosen = project.scenarios if getattr(args, "command", None) == "test" else (project.file, *project.folders())
+        command = str(getattr(args, "command", ""))
+        chosen = {"test": project.scenarios, "verify": project.workflows}.get(
+            command, (project.file, *project.folders())
+        )
         args.paths = [str(p) for p in chosen]
     return 0
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .options import add_color, add_definitions, workflow_files
-from .output import err, print_problems, problem_text
+from .output import UsageError, err, print_problems, problem_text
 
 if TYPE_CHECKING:
     from ..tools.reporting import Style
@@ -37,7 +37,9 @@ def register(sub: Any) -> None:
         "Exit 0 when nothing is found, 1 on findings or an incomplete search, 2 on usage errors.",
     )  # fmt: skip
     add_color(c)
-    c.add_argument("paths", nargs="+", metavar="WORKFLOW_OR_FOLDER", help="workflow files or folders of them")
+    c.add_argument(
+        "paths", nargs="*", metavar="WORKFLOW_OR_FOLDER", help="workflow files or folders (default: the project's)"
+    )
     add_definitions(c)
     c.add_argument(
         "--admin", action="store_true", help="add a user with every privilege (SetCurrentStep, assign, force stop)"
@@ -57,18 +59,17 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from ..tools.reporting import Style, dump_json
     from ..tools.verify import DEFAULT_MAX_STATES, verify_files
 
+    if not args.paths:
+        raise UsageError("give workflow files or folders (or work in a project whose stepchart.yaml names workflows:)")
     try:
         files = workflow_files(args.paths)
     except FileNotFoundError as exc:
-        err(f"stepchart verify: no such file or folder: {str(exc).split(':')[0]}")
-        return 2
+        raise UsageError(f"no such file or folder: {str(exc).split(':')[0]}", usage=False) from None
     if not files:
-        err("stepchart verify: no workflow found in " + ", ".join(args.paths))
-        return 2
+        raise UsageError("no workflow found in " + ", ".join(args.paths), usage=False)
     folder = Path(args.scenarios) if args.scenarios else None
     if folder is not None and folder.exists() and not folder.is_dir():
-        err(f"stepchart verify: --scenarios {args.scenarios}: not a folder")
-        return 2
+        raise UsageError(f"--scenarios {args.scenarios}: not a folder", usage=False)
     try:
         result = verify_files(
             files, charts=args.charts, rules=args.rules, admin=args.admin, holds=args.holds,
@@ -76,10 +77,10 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         )  # fmt: skip
     except DefinitionError as exc:
         print_problems(exc.problems)
-        err("stepchart verify: fix the load errors first (stepchart check shows them all)")
+        err("stepchart verify: error: fix the load errors first (stepchart check shows them all)")
         return 2
     except OSError as exc:  # --scenarios DIR cannot be made or written
-        err(f"stepchart verify: --scenarios {args.scenarios}: {exc.strerror or exc}")
+        err(f"stepchart verify: error: --scenarios {args.scenarios}: {exc.strerror or exc}")
         return 2
     code = 0 if result.ok else 1
     if args.format == "json":
