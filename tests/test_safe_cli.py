@@ -100,7 +100,7 @@ def test_a_scenario_clock_past_year_9999_is_a_located_failure(
     )
     code, text = run(capsys, "test", "far.yaml")
     assert code == 1
-    assert "far.yaml:2: far: operation 1 (advance PT2H): the clock would leave the years 1 to 9999" in text, text
+    assert "far.yaml:6: far: operation 1 (advance PT2H): the clock would leave the years 1 to 9999" in text, text
 
 
 def test_a_damaged_database_is_one_line_per_command(
