@@ -133,8 +133,11 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, interval: flo
 class ServeProcess:
     """``stepchart serve`` in a subprocess: started with ``--port 0``, its URL read from its banner."""
 
-    def __init__(self, args: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, args: list[str], cwd: Path, env: dict[str, str] | None = None, *, access_log: bool = False
+    ) -> None:
         self.args, self.cwd = args, cwd
+        self.access_log = access_log
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""
@@ -142,7 +145,8 @@ class ServeProcess:
         self.log = cwd / f"serve-{id(self)}.log"
 
     def start(self, timeout: float = 30.0) -> ServeProcess:
-        cmd = [sys.executable, "-m", "stepchart.cli", "serve", "--port", "0", "--no-access-log", *self.args]
+        quiet = [] if self.access_log else ["--no-access-log"]
+        cmd = [sys.executable, "-m", "stepchart.cli", "serve", "--port", "0", *quiet, *self.args]
         self._errfile = open(self.log, "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             cmd, cwd=self.cwd, env=self.env, stdout=subprocess.PIPE, stderr=self._errfile, text=True

@@ -133,5 +133,6 @@ PRIVILEGES: Final = (
     "adminBasic",
     "adminAdvanced",
     "hostExecution",
+    "jobReadAll",
 )
 """The privileges the shipped rules and the HTTP service name (a designer's rules may name others)."""

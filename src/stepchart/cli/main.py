@@ -120,7 +120,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        line = _one_line(args, exc)
+        if line is None:
+            raise
+        print(f"stepchart {args.command}: error: {line}", file=sys.stderr)
+        return 1
     return code
+
+
+def _one_line(args: argparse.Namespace, exc: Exception) -> str | None:
+    """The one located line of a refusal no command caught (a refused request, a damaged store, a date
+    past year 9999), or None for a bug, which keeps its traceback."""
+    from ..errors import DefinitionError, RequestError
+
+    if isinstance(exc, DefinitionError):
+        return str(exc.first)
+    if isinstance(exc, RequestError):
+        named = getattr(args, "workflow", None)
+        return f"{named + ': ' if isinstance(named, str) else ''}{exc.type}: {exc.message}"
+    if isinstance(exc, OverflowError):
+        return f"a date would leave the years 1 to 9999 ({exc})"
+    names = {c.__name__ for c in type(exc).__mro__}
+    if "StoreError" in names or type(exc).__module__.startswith(("sqlite3", "psycopg")):
+        target = getattr(args, "store", None) or getattr(args, "database", None) or "stepchart.db"
+        where = "the PostgreSQL store" if str(target).startswith("postgres") else str(target)
+        return f"{where}: the job store failed (damaged or unreachable): {type(exc).__name__}: {exc}"
+    return None
 
 
 if __name__ == "__main__":

@@ -62,6 +62,47 @@ def register(sub: Any) -> None:
         help="run engine requests in N worker threads (default: 16 on PostgreSQL; on SQLite 0, inline on the "
         "event loop: give 1 when other processes write to the same file)",
     )
+    s.add_argument(
+        "--header-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="close a connection that has not sent a request head within SECONDS (408; default 10)",
+    )
+    s.add_argument(
+        "--body-timeout",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="answer 408 to a request whose body has not arrived within SECONDS (default 30)",
+    )
+    s.add_argument(
+        "--max-connections",
+        type=int,
+        default=None,
+        metavar="N",
+        help="answer 503 to connections past N open ones (default: under the file descriptor limit, at most 1000)",
+    )
+    s.add_argument(
+        "--write-timeout",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="a SQLite write waits SECONDS for another process's lock, then answers 503 with Retry-After (default 5)",
+    )
+    s.add_argument(
+        "--item",
+        default=None,
+        metavar="ORG/ITEM",
+        help="answer under /ORG/ITEM only (other orgId/itemId: 404); default: any, not interpreted",
+    )
+    s.add_argument(
+        "--reads",
+        choices=["all", "own"],
+        default="all",
+        help="all (default): any token reads every job; own: only jobs with a current step of the caller's, "
+        "unless they hold jobReadAll",
+    )
     s.add_argument("--no-access-log", action="store_true", help="do not log each request")
     s.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     s.set_defaults(handler=_cmd_serve)
@@ -121,7 +162,7 @@ def _cmd_users_list(args: argparse.Namespace) -> int:
     from ..http.auth import UsersFileError, read_users
 
     path = _users_path(args)
-    if not path.is_file():
+    if not path.exists():
         print(f"stepchart users list: error: no such users file: {path}", file=sys.stderr)
         return 2
     try:
@@ -152,9 +193,17 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from ..errors import DefinitionError
     from ..http.app import DEFAULT_MAX_BODY, create_app
     from ..http.auth import UserDirectory, UsersFileError
+    from ..http.limits import MAX_HEAD, default_max_connections, guarded_protocol
+    from ..http.logs import log_config
+    from ..http.reads import ReadPolicy
     from ..io.files import data_dir
     from ..stores import StoreError, parse_store_url
 
+    try:
+        item = ReadPolicy.parse_item(args.item) if args.item is not None else None
+    except ValueError as exc:
+        print(f"stepchart serve: error: {exc}", file=sys.stderr)
+        return 2
     target = store_url(args.database, environment=False)
     try:
         store = parse_store_url(target)  # a bad URL is a usage error, found before anything is bound or opened
@@ -202,6 +251,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         max_body=args.max_body or DEFAULT_MAX_BODY,
         sweep_interval=args.sweep_interval if args.sweep_interval > 0 else None,
         engine_threads=args.engine_threads,
+        body_timeout=args.body_timeout,
+        write_timeout=args.write_timeout,
+        reads=ReadPolicy(item, args.reads),
     )
     sock.listen(2048)
     sock.set_inheritable(True)
@@ -227,9 +279,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     config = uvicorn.Config(
         app,
         log_level=args.log_level,
+        log_config=log_config(args.log_level),
         access_log=not args.no_access_log,
         lifespan="on",
         timeout_graceful_shutdown=10,
+        http=guarded_protocol(args.header_timeout, args.max_connections or default_max_connections()),
+        h11_max_incomplete_event_size=MAX_HEAD,
     )
     server = uvicorn.Server(config)
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal: end with 0 then.

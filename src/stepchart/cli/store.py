@@ -125,6 +125,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def _read_records(path: str) -> Iterator[dict[str, Any]]:
+    import os
+
+    if path != "-" and os.path.exists(path) and not os.path.isfile(path):
+        raise ValueError(f"{path}:1:1: not a regular file (a device, FIFO or folder is not read; - reads stdin)")
     src: TextIO = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
     try:
         for n, line in enumerate(src, 1):

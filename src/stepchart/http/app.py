@@ -17,14 +17,14 @@ request changes nothing.
 
 Where the engine runs (``engine_threads``): its calls are synchronous. On PostgreSQL
 they wait for row locks and network round trips, so they run in worker threads (16 by
-default, one connection each) and the event loop keeps serving. On SQLite and in
-memory every write is serialised by the store anyway and a request takes well under a
-millisecond, so by default (``engine_threads=0``) it runs inline on the event loop:
-handing each request to a thread and back costs more than the request (see
-``bench/HTTP_FIGURES.md``). The price is that a commit waiting for another process's
-SQLite write lock holds up the loop meanwhile; pass ``engine_threads=1`` (``stepchart
-serve --engine-threads 1``) where other processes write to the same file. Reads that
-take no lock (a job, lists, the feed) always run in worker threads.
+default, one connection each) and the event loop keeps serving. On SQLite they run in
+one worker thread (its writes are serialised by the file's lock anyway): a write waiting
+for another process's lock then holds up writes only, never the event loop, ``/health``
+or reads (WAL readers do not wait for the writer); ``write_timeout`` bounds that wait
+(503 with ``Retry-After``). In memory (``engine_threads=0``) they run inline on the event
+loop: handing each request to a thread and back costs more than the request (see
+``bench/HTTP_FIGURES.md``). Reads that take no lock (a job, lists, the feed) always run
+in worker threads. :mod:`.limits` bounds what a client may cost in time and connections.
 
 The service injects the wall clock (``clock``) as the engine's ``now`` (R22): the engine
 itself never reads it.
@@ -40,6 +40,7 @@ from datetime import datetime
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -50,7 +51,9 @@ from ..stores import ManagedStore
 from . import handlers as h
 from .auth import UserDirectory
 from .errors import HttpError, error_body, internal_error, json_response, routing_error
-from .service import DEFAULT_MAX_BODY, Clock, Handler, Service, endpoint, wall_clock
+from .limits import DEFAULT_BODY_TIMEOUT, RequestGuard
+from .reads import ReadPolicy
+from .service import DEFAULT_MAX_BODY, Clock, Handler, Service, endpoint, users_unavailable, wall_clock
 
 __all__ = ["DEFAULT_MAX_BODY", "HttpError", "Service", "create_app", "error_body"]
 
@@ -69,6 +72,9 @@ def create_app(
     sweep_interval: float | None = None,
     engine_threads: int | None = None,
     extra_routes: list[Route] | None = None,
+    body_timeout: float = DEFAULT_BODY_TIMEOUT,
+    write_timeout: float | None = None,
+    reads: ReadPolicy | None = None,
 ) -> Starlette:
     """The Starlette app serving ``engine`` to the callers in ``users``.
 
@@ -77,8 +83,17 @@ def create_app(
     holds (R19) and runs the automatic steps they free (R6) while the app runs;
     ``engine_threads`` is where engine requests run (None: by store, see the module
     text; 0: inline on the event loop; N: in N worker threads); ``extra_routes`` are
-    added after the service's own (benchmarks mount their ceiling there).
+    added after the service's own (benchmarks mount their ceiling there);
+    ``body_timeout`` is the seconds a request has to send its body (408 past it,
+    :class:`.limits.RequestGuard`); ``write_timeout`` is the seconds a SQLite write waits
+    for another process's lock before answering 503 with ``Retry-After`` (None: the
+    store's own); ``reads`` is the configured item and read model (:mod:`.reads`; None:
+    any item, every token reads every job).
     """
+    policy = reads or ReadPolicy()
+    if write_timeout is not None and hasattr(engine.store, "timeout"):
+        engine.store.timeout = write_timeout
+        engine.store.close()  # connections reopen with the new busy timeout
     service = Service(
         engine,
         users,
@@ -90,6 +105,16 @@ def create_app(
 
     async def health(request: Request) -> Response:
         store = engine.store
+        problem = await service.run(users.check)
+        if problem is not None:
+            return users_unavailable(problem).response()
+        if service.write_error is not None:
+            return HttpError(
+                503,
+                "StoreNotWritable",
+                "The job store's last write failed; reads work, writes may not.",
+                [service.write_error],
+            ).response()
         try:
             version = await service.run(lambda: getattr(store, "schema_version", None))
             await service.run(store.exists, "")
@@ -114,8 +139,8 @@ def create_app(
     async def openapi(request: Request) -> Response:
         return Response(service.openapi(), media_type="application/json")
 
-    def ep(handler: Handler, *, body: bool = False) -> Callable[[Request], Awaitable[Response]]:
-        return endpoint(service, handler, body=body)
+    def ep(handler: Handler, *, body: bool = False, read: str = "") -> Callable[[Request], Awaitable[Response]]:
+        return endpoint(service, policy.guard(read, handler), body=body)
 
     base = "/{orgId}/{itemId}"
     step = f"{base}/jobs/{{jobId}}/steps/{{stepId}}"
@@ -124,12 +149,12 @@ def create_app(
         Route("/openapi.json", openapi, methods=["GET"]),
         Route(f"{base}/jobs/{{jobId}}/action", ep(h.job_action, body=True), methods=["POST"]),
         Route(f"{base}/jobs", ep(h.create_job, body=True), methods=["POST"]),
-        Route(f"{base}/jobs", ep(h.list_jobs), methods=["GET"]),
-        Route(f"{base}/jobs/{{jobId}}", ep(h.job_resource), methods=["GET", "DELETE"]),
-        Route(f"{base}/jobs/{{jobId}}/history", ep(h.job_history), methods=["GET"]),
+        Route(f"{base}/jobs", ep(h.list_jobs, read="list"), methods=["GET"]),
+        Route(f"{base}/jobs/{{jobId}}", ep(h.job_resource, read="job"), methods=["GET", "DELETE"]),
+        Route(f"{base}/jobs/{{jobId}}/history", ep(h.job_history, read="job"), methods=["GET"]),
         Route(f"{base}/jobs/{{jobId}}/close", ep(h.close_job), methods=["POST"]),
         Route(f"{base}/jobs/{{jobId}}/reopen", ep(h.reopen_job), methods=["POST"]),
-        Route(f"{base}/events", ep(h.events), methods=["GET"]),
+        Route(f"{base}/events", ep(h.events, read="events"), methods=["GET"]),
         Route(f"{step}/respond", ep(h.respond, body=True), methods=["POST"]),
         Route(f"{step}/complete", ep(h.complete, body=True), methods=["POST"]),
         Route(f"{step}/fail", ep(h.fail, body=True), methods=["POST"]),
@@ -151,6 +176,7 @@ def create_app(
     app = Starlette(
         routes=routes,
         exception_handlers={HTTPException: routing_error, Exception: internal_error},
+        middleware=[Middleware(RequestGuard, body_timeout=body_timeout)],
         lifespan=lifespan,
     )
     app.state.service = service

@@ -27,13 +27,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import os
 import re
 import secrets
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,8 @@ from typing import Any
 import yaml
 
 from ..errors import DefinitionError
-from ..io.yamldoc import parse_yaml
+from ..io.files import FileRefused, read_bounded
+from ..io.yamldoc import MAX_BYTES, parse_yaml
 from ..model import Actor
 
 __all__ = [
@@ -50,9 +52,11 @@ __all__ = [
     "UserDirectory",
     "UserRecord",
     "UsersFileError",
+    "UsersUnavailable",
     "add_user",
     "hash_token",
     "new_token",
+    "presented_token",
     "read_users",
 ]
 
@@ -66,6 +70,8 @@ TOKEN_PREFIX = "sc_"
 _NAME = re.compile(r"^[A-Za-z0-9_.@+-]{1,128}\Z")
 _HEX64 = re.compile(r"^[0-9a-f]{64}\Z")
 _MAX_TOKEN = 512
+
+users_log = logging.getLogger("stepchart.http.users")
 
 
 class UsersFileError(ValueError):
@@ -119,43 +125,57 @@ def _names(value: Any, what: str, where: str) -> tuple[str, ...]:
 
 
 def _parse(text: str, source: str) -> list[UserRecord]:
-    """The users of a users file's text, read by the project's strict YAML reader (no duplicate keys)."""
+    """The users of a users file's text, read by the project's strict YAML reader (no duplicate keys).
+
+    Every refusal starts with ``file:line:col`` of the node it is about.
+    """
     if not any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines()):
         return []
     try:
-        data = parse_yaml(text, source).value
+        doc = parse_yaml(text, source)
     except DefinitionError as exc:
-        raise UsersFileError(f"not a valid users file: {exc}") from None
+        raise UsersFileError(f"{exc.first}") from None
+    data = doc.value
+
+    def at(path: tuple[str | int, ...], *, key: bool = False) -> str:
+        line, col = doc.mark(path, key=key)
+        return f"{source}:{line}:{col}"
+
     if data is None:
         return []
     if not isinstance(data, dict) or set(data) - {"users"}:
-        raise UsersFileError(f"{source}: expected a mapping with one key, users")
+        raise UsersFileError(f"{at(())}: expected a mapping with one key, users")
     entries = data.get("users") or []
     if not isinstance(entries, list):
-        raise UsersFileError(f"{source}: users must be a list")
+        raise UsersFileError(f"{at(('users',))}: users must be a list")
     out: list[UserRecord] = []
     seen: set[str] = set()
     for i, entry in enumerate(entries):
-        where = f"{source}: users[{i}]"
+        where = f"{at(('users', i))}: users[{i}]"
         if not isinstance(entry, dict):
             raise UsersFileError(f"{where}: a user is a mapping")
         unknown = set(entry) - {"username", "groups", "privileges", "tokenSha256"}
         if unknown:
-            raise UsersFileError(f"{where}: unknown keys {sorted(unknown)}")
-        name = _check_name(entry.get("username"), "username", where)
+            first = sorted(unknown)[0]
+            raise UsersFileError(f"{at(('users', i, first), key=True)}: users[{i}]: unknown keys {sorted(unknown)}")
+
+        def field_at(name: str, i: int = i) -> str:
+            return f"{at(('users', i, name))}: users[{i}]"
+
+        name = _check_name(entry.get("username"), "username", field_at("username"))
         if name in RESERVED_NAMES:
-            raise UsersFileError(f"{where}: the username {name!r} is reserved for the engine")
+            raise UsersFileError(f"{field_at('username')}: the username {name!r} is reserved for the engine")
         if name in seen:
-            raise UsersFileError(f"{where}: duplicate username {name!r}")
+            raise UsersFileError(f"{field_at('username')}: duplicate username {name!r}")
         seen.add(name)
         digest = entry.get("tokenSha256")
         if not isinstance(digest, str) or not _HEX64.match(digest):
-            raise UsersFileError(f"{where}: tokenSha256 must be 64 lowercase hex digits")
+            raise UsersFileError(f"{field_at('tokenSha256')}: tokenSha256 must be 64 lowercase hex digits")
         out.append(
             UserRecord(
                 name,
-                _names(entry.get("groups"), "groups", where),
-                _names(entry.get("privileges"), "privileges", where),
+                _names(entry.get("groups"), "groups", field_at("groups")),
+                _names(entry.get("privileges"), "privileges", field_at("privileges")),
                 digest,
             )
         )
@@ -163,14 +183,21 @@ def _parse(text: str, source: str) -> list[UserRecord]:
 
 
 def read_users(path: str | Path) -> list[UserRecord]:
-    """The users of a users file; a missing file has none. Raises :class:`UsersFileError`."""
+    """The users of a users file; a missing file has none. Raises :class:`UsersFileError` (located).
+
+    The file is read by :func:`~stepchart.io.files.read_bounded`: a device, a FIFO or a
+    file over :data:`~stepchart.io.yamldoc.MAX_BYTES` is refused before it is read.
+    """
     p = Path(path)
-    try:
-        text = p.read_text("utf-8")
-    except FileNotFoundError:
+    if not os.path.lexists(p):
         return []
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsersFileError(f"{p}: cannot read: {exc}") from None
+    try:
+        data = read_bounded(p, MAX_BYTES)
+        text = data.decode("utf-8")
+    except FileRefused as exc:
+        raise UsersFileError(f"{p}:1:1: cannot read the users file: {exc.message}") from None
+    except UnicodeDecodeError as exc:
+        raise UsersFileError(f"{p}:1:1: the users file is not UTF-8: {exc.reason}") from None
     return _parse(text, str(p))
 
 
@@ -220,13 +247,30 @@ def add_user(
     return token
 
 
+class UsersUnavailable(Exception):
+    """The users file is not valid: nobody can be authenticated until it is (fail closed).
+
+    ``problem`` is the located reason, ``file:line:col: message``.
+    """
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
 class UserDirectory:
     """The users the service accepts, looked up by token in constant time.
 
     Built from records (tests, embedding) or from a users file with :meth:`from_file`;
-    a file-backed directory re-reads the file when its modification time changes (at
-    most once per ``reload_interval`` seconds), so ``stepchart users add`` takes effect
-    without a restart. A file that no longer parses keeps the last good users.
+    a file-backed directory re-reads the file when its modification time, size or inode
+    changes (at most once per ``reload_interval`` seconds), so ``stepchart users add``
+    takes effect without a restart.
+
+    Fail closed: a file that no longer parses does not keep the last good users (an edit
+    that removes a user and has a typo would leave that user in). Until the file is
+    valid again, :meth:`authenticate` raises :class:`UsersUnavailable` for every token
+    and :attr:`last_error` holds the located reason; each change of state is logged
+    once (``stepchart.http.users``).
     """
 
     def __init__(
@@ -236,7 +280,7 @@ class UserDirectory:
         self._set(users)
         self.path = Path(path) if path is not None else None
         self.reload_interval = reload_interval
-        self._mtime: float | None = None
+        self._stamp: tuple[int, int, int] | None = None
         self._checked = 0.0
         self._lock = threading.Lock()
         self.last_error: str | None = None
@@ -259,6 +303,14 @@ class UserDirectory:
     def __len__(self) -> int:
         return len(self._users)
 
+    def _file_stamp(self) -> tuple[int, int, int] | None:
+        assert self.path is not None
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size, st.st_ino)
+
     def _reload(self, *, force: bool = False) -> None:
         if self.path is None:
             return
@@ -267,26 +319,43 @@ class UserDirectory:
             return
         with self._lock:
             self._checked = now
-            try:
-                mtime: float | None = self.path.stat().st_mtime_ns / 1e9
-            except FileNotFoundError:
-                mtime = None
-            if not force and mtime == self._mtime:
+            stamp = self._file_stamp()
+            if not force and stamp == self._stamp:
                 return
+            self._stamp = stamp
             try:
                 users = read_users(self.path)
             except UsersFileError as exc:
                 if force:
                     raise
+                if str(exc) != self.last_error:
+                    users_log.error(
+                        "users file invalid, every authenticated request answers 503: %s", exc, extra={"always": True}
+                    )
+                self._users = ()
                 self.last_error = str(exc)
                 return
             self._set(users)
-            self._mtime = mtime
+            if self.last_error is not None:
+                users_log.warning(
+                    "users file %s is valid again: %d users", self.path, len(self._users), extra={"always": True}
+                )
             self.last_error = None
 
-    def authenticate(self, token: str) -> Actor | None:
-        """The actor whose token this is, or None. Every stored hash is compared, always."""
+    def check(self) -> str | None:
+        """Re-read the file if it changed; the located reason it is invalid, or None (``/health``)."""
         self._reload()
+        return self.last_error
+
+    def authenticate(self, token: str) -> Actor | None:
+        """The actor whose token this is, or None. Every stored hash is compared, always.
+
+        Raises :class:`UsersUnavailable` while the users file is invalid.
+        """
+        self._reload()
+        problem = self.last_error
+        if problem is not None:
+            raise UsersUnavailable(problem)
         if not token or len(token) > _MAX_TOKEN:
             return None
         digest = hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
@@ -295,3 +364,15 @@ class UserDirectory:
             if hmac.compare_digest(stored, digest):
                 found = actor
         return found
+
+
+def presented_token(headers: Mapping[str, str], query: Mapping[str, str]) -> str | None:
+    """The token a request presents, or None: ``Authorization: Bearer``, then
+    ``X-Esri-Authorization: Bearer`` (what ArcGIS clients send), then ``?token=``."""
+    for name in ("authorization", "x-esri-authorization"):
+        header = headers.get(name)
+        if header is not None:
+            scheme, _, value = header.strip().partition(" ")
+            if scheme.lower() == "bearer" and value.strip():
+                return value.strip()
+    return query.get("token") or None

@@ -28,7 +28,7 @@ from ..errors import RequestError
 from ..io.jsontext import parse_json_strict
 from ..io.schemas import describe
 from ..model import Actor
-from .auth import UserDirectory
+from .auth import UserDirectory, UsersUnavailable, presented_token
 from .components import validator
 from .errors import HttpError, bad_request, dump_json, format_path, json_response, store_unavailable
 
@@ -51,8 +51,32 @@ def wall_clock() -> datetime:
 
 
 def default_engine_threads(engine: Engine) -> int:
-    """Worker threads for engine requests: 16 on PostgreSQL, 0 (inline) on single-writer stores."""
-    return 16 if type(engine.store).__name__ == "PostgresStore" else 0
+    """Worker threads for engine requests: 16 on PostgreSQL, 1 on SQLite (a write waiting for
+    another process's lock must not hold up the event loop), 0 (inline) in memory."""
+    kind = type(engine.store).__name__
+    return 16 if kind == "PostgresStore" else 1 if kind == "SQLiteStore" else 0
+
+
+_NOT_WRITABLE = ("disk is full", "readonly database", "disk i/o error", "no space left", "read-only")
+
+
+def store_not_writable(exc: BaseException) -> bool:
+    """A write the store refused for want of room or permission (not a lock held too long)."""
+    if type(exc).__name__ in ("DiskFull", "ReadOnlySqlTransaction", "InsufficientResources"):
+        return True
+    text = str(exc).lower()
+    return any(part in text for part in _NOT_WRITABLE)
+
+
+def users_unavailable(problem: str) -> HttpError:
+    """503 ``UsersFileInvalid``: the users file is invalid, so nobody is let in until it is fixed."""
+    return HttpError(
+        503,
+        "UsersFileInvalid",
+        "The users file is not valid; no request is authenticated until it is fixed.",
+        [problem],
+        headers={"Retry-After": "5"},
+    )
 
 
 def _is_json_type(value: str) -> bool:
@@ -103,6 +127,8 @@ class Service:
         self.sweeps = 0
         self.engine_threads = default_engine_threads(engine) if engine_threads is None else engine_threads
         self._limiter: anyio.CapacityLimiter | None = None
+        self.write_error: str | None = None
+        """Why the last write failed for want of room or permission (``/health`` reports it), or None."""
         self._openapi: bytes | None = None
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -118,22 +144,24 @@ class Service:
         once: one is right for SQLite (its single writer lock would otherwise make the
         others sleep in its busy handler), more for PostgreSQL (row locks).
         """
-        if self.engine_threads <= 0:
-            return fn(self.clock())
-        if self._limiter is None:
-            self._limiter = anyio.CapacityLimiter(self.engine_threads)
-        return await anyio.to_thread.run_sync(lambda: fn(self.clock()), limiter=self._limiter)
+        try:
+            if self.engine_threads <= 0:
+                result = fn(self.clock())
+            else:
+                if self._limiter is None:
+                    self._limiter = anyio.CapacityLimiter(self.engine_threads)
+                result = await anyio.to_thread.run_sync(lambda: fn(self.clock()), limiter=self._limiter)
+        except Exception as exc:
+            if store_not_writable(exc):
+                self.write_error = f"{type(exc).__name__}: {exc}"[:300]
+            raise
+        self.write_error = None
+        return result
 
     def authenticate(self, request: Request) -> Actor:
-        """The caller from ``Authorization: Bearer`` or ``?token=``; 401 otherwise."""
-        token: str | None = None
-        header = request.headers.get("authorization")
-        if header is not None:
-            scheme, _, value = header.strip().partition(" ")
-            if scheme.lower() == "bearer" and value.strip():
-                token = value.strip()
-        if token is None:
-            token = request.query_params.get("token") or None
+        """The caller from ``Authorization: Bearer``, ``X-Esri-Authorization: Bearer`` or ``?token=``;
+        401 otherwise, 503 while the users file is invalid (fail closed)."""
+        token = presented_token(request.headers, request.query_params)
         if token is None:
             raise HttpError(
                 401,
@@ -141,7 +169,10 @@ class Service:
                 "A token is required: send Authorization: Bearer TOKEN or ?token=TOKEN.",
                 headers={"WWW-Authenticate": 'Bearer realm="stepchart"'},
             )
-        actor = self.users.authenticate(token)
+        try:
+            actor = self.users.authenticate(token)
+        except UsersUnavailable as exc:
+            raise users_unavailable(exc.problem) from None
         if actor is None:
             raise HttpError(
                 401,

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["DEFAULT_STORE", "JSON_SUFFIXES", "YAML_SUFFIXES", "Found", "data_dir", "walk_files"]
+__all__ = [
+    "DEFAULT_STORE",
+    "JSON_SUFFIXES",
+    "MAX_FILE_BYTES",
+    "YAML_SUFFIXES",
+    "FileRefused",
+    "Found",
+    "data_dir",
+    "read_bounded",
+    "walk_files",
+]
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 
@@ -102,3 +113,62 @@ def walk_files(
         else:
             missing.append(str(raw))
     return found, missing
+
+
+MAX_FILE_BYTES = 8 * 1024 * 1024
+"""Most bytes :func:`read_bounded` reads from one file unless told otherwise (8 MiB)."""
+
+
+class FileRefused(ValueError):
+    """A file :func:`read_bounded` will not read: not a regular file, too large, or unreadable.
+
+    ``code`` is ``too-large`` or ``unreadable`` (not a regular file, or an OS error); the message says why
+    without the path, so each caller locates it its own way.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def read_bounded(path: str | Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes; anything else is :class:`FileRefused`.
+
+    The one way the project reads a file it was pointed at: a FIFO, a device (a link to
+    ``/dev/zero``), a folder or a socket is refused before it is read (a FIFO would block,
+    ``/dev/zero`` never ends), and at most ``limit + 1`` bytes are ever read, so a file
+    that grows while it is read cannot exhaust memory either. The file is opened
+    non-blocking and checked again on the open descriptor, so one swapped for a FIFO
+    between the check and the open is refused too.
+    """
+    name = os.fspath(path)
+    try:
+        if not stat.S_ISREG(os.stat(name).st_mode):
+            raise FileRefused("unreadable", "not a regular file (a folder, device, FIFO or socket is not read)")
+        fd = os.open(name, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except FileRefused:
+        raise
+    except OSError as exc:
+        raise FileRefused("unreadable", f"cannot read the file: {exc.strerror or exc}") from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise FileRefused("unreadable", "not a regular file (a folder, device, FIFO or socket is not read)")
+        if info.st_size > limit:
+            raise FileRefused("too-large", f"the file is {info.st_size} bytes; the limit is {limit}")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:
+            raise FileRefused("too-large", f"the file is over {limit} bytes (the limit)")
+        return b"".join(chunks)
+    except OSError as exc:
+        raise FileRefused("unreadable", f"cannot read the file: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)

@@ -21,10 +21,12 @@ from typing import Any
 import yaml
 
 from ..errors import DefinitionError, Problem
+from .files import FileRefused, read_bounded
 
 __all__ = ["MAX_BYTES", "MAX_DEPTH", "Document", "as_document", "parse_yaml", "read_yaml_file"]
 
 MAX_BYTES = 1024 * 1024
+"""Largest YAML document read or parsed (bytes): a file over it is refused before it is read."""
 MAX_DEPTH = 64
 
 Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -285,22 +287,13 @@ def _attach(value: Any, path: Path_, stack: list[_Frame], doc: Document, mark: t
 
 
 def read_yaml_file(path: str | Path) -> Document:
-    """Read and parse a file; unreadable files are ``DefinitionError`` too."""
-    p = Path(path)
+    """Read and parse a file; a file that is unreadable, not regular or over :data:`MAX_BYTES` is a
+    ``DefinitionError`` too (read by :func:`~stepchart.io.files.read_bounded`)."""
     name = str(path)
     try:
-        size = p.stat().st_size
-        if size > MAX_BYTES:
-            raise DefinitionError(
-                [Problem(name, 1, 1, "too-large", f"the file is {size} bytes; the limit is {MAX_BYTES}")]
-            )
-        data = p.read_bytes()
-    except DefinitionError:
-        raise
-    except OSError as exc:
-        raise DefinitionError(
-            [Problem(name, 1, 1, "unreadable", f"cannot read the file: {exc.strerror or exc}")]
-        ) from None
+        data = read_bounded(path, MAX_BYTES)
+    except FileRefused as exc:
+        raise DefinitionError([Problem(name, 1, 1, exc.code, exc.message)]) from None
     return parse_yaml(data, name)
 
 

@@ -156,14 +156,17 @@ def parse_chart(doc: Document) -> StepType:
 def _unreachable(
     initial: str, states: dict[str, ChartState], transitions: list[ChartTransition], doc: Document
 ) -> list[Problem]:
+    out_of: dict[str, set[str]] = {}  # one pass over the moves, so the walk is linear
+    for t in transitions:
+        for src in t.sources:
+            out_of.setdefault(src, set()).add(t.target)
     seen = {initial} | {sid for sid, s in states.items() if s.external}
     todo = list(seen)
     while todo:
-        here = todo.pop()
-        for t in transitions:
-            if here in t.sources and t.target not in seen:
-                seen.add(t.target)
-                todo.append(t.target)
+        for target in out_of.get(todo.pop(), ()):
+            if target not in seen:
+                seen.add(target)
+                todo.append(target)
     return [
         doc.problem(
             ("states", sid),
@@ -200,9 +203,36 @@ def _validate_with_statemachine(step_type: StepType, doc: Document) -> None:
             f"{step_type.id}Check",
             **copy.deepcopy(definition(step_type, with_final=True)),
             validate_disconnected_states=False,  # reachability is ours: external states count as entries
+            validate_final_reachability=False,  # ours too: the library's walk is quadratic in the states
         )
     except (StateMachineError, AttributeError, KeyError, TypeError, ValueError) as exc:
         raise doc.error(("states",), "invalid-lifecycle", f"python-statemachine refuses the chart: {exc}") from None
+    stuck = _without_path_to_final(step_type)
+    if stuck:
+        raise doc.error(
+            ("states",),
+            "invalid-lifecycle",
+            f"every non-final state needs a path to a final state; these have none: {stuck!r}",
+        )
+
+
+def _without_path_to_final(step_type: StepType) -> list[str]:
+    """The non-final states from which no move (guards ignored) leads to a final state, in chart order.
+
+    One backward walk from the final states: linear in states and moves.
+    """
+    into: dict[str, set[str]] = {}
+    for t in step_type.transitions:
+        for src in t.sources:
+            into.setdefault(t.target, set()).add(src)
+    reach = [sid for sid, s in step_type.states.items() if s.final]
+    seen = set(reach)
+    while reach:
+        for src in into.get(reach.pop(), ()):
+            if src not in seen:
+                seen.add(src)
+                reach.append(src)
+    return [sid for sid in step_type.states if sid not in seen]
 
 
 def load_chart(path: str | Path) -> StepType:

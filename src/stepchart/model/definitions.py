@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, NoReturn, TypeVar
 
 from ..vocabulary import AssignmentType
@@ -110,10 +111,20 @@ class StepType:
         A model-level query for lint, verify and the ``step.accepts`` fact; on the request
         path the compiled machine chooses the move itself.
         """
-        for t in self.transitions:
-            if t.event == event and status in t.sources and (t.guard is None or STEP_GUARDS[t.guard](step)):
+        for t in self._moves.get((event, status), ()):
+            if t.guard is None or STEP_GUARDS[t.guard](step):
                 return t
         return None
+
+    @cached_property
+    def _moves(self) -> dict[tuple[str, str], tuple[ChartTransition, ...]]:
+        """The moves by (event, source state), in chart order: one look-up per query, not a scan
+        of every move (a scan made checking a chart of n states take n squared)."""
+        index: dict[tuple[str, str], list[ChartTransition]] = {}
+        for t in self.transitions:
+            for src in t.sources:
+                index.setdefault((t.event, src), []).append(t)
+        return {key: tuple(moves) for key, moves in index.items()}
 
     def accepts(self, status: str, event: str, step: StepDef) -> bool:
         return self.transition_for(status, event, step) is not None

@@ -206,7 +206,11 @@ class ScenarioRun:
         if op.kind == "expect":
             return None, job_id
         if op.kind == "advance":
-            self.now += self.duration(op)
+            try:
+                self.now += self.duration(op)
+            except OverflowError:
+                message = f"{op.label}: the clock would leave the years 1 to 9999"
+                raise self.fail(message, ("do", op.index, "advance"), "bad-duration") from None
             return None, job_id
         actor = self.actor(op)
         arg = node[op.kind]
