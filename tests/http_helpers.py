@@ -134,9 +134,11 @@ class ServeProcess:
     """``stepchart serve`` in a subprocess: started with ``--port 0``, its URL read from its banner."""
 
     def __init__(
-        self, args: list[str], cwd: Path, env: dict[str, str] | None = None, *, access_log: bool = False
+        self, args: list[str], cwd: Path, env: dict[str, str] | None = None, *, access_log: bool = False,
+        verify: Any = True,
     ) -> None:
         self.args, self.cwd = args, cwd
+        self.verify = verify  # httpx's verify: a CA bundle path or ssl context for a server of our own certificate
         self.access_log = access_log
         self.env = {**os.environ, **(env or {})}
         self.proc: subprocess.Popen[str] | None = None
@@ -160,7 +162,7 @@ class ServeProcess:
             assert self.proc is not None and self.proc.stdout is not None
             for line in self.proc.stdout:
                 lines.append(line)
-                m = re.search(r"listening on (http://\S+)", line)
+                m = re.search(r"listening on (https?://\S+)", line)
                 if m:
                     found.append(m.group(1))
 
@@ -180,7 +182,7 @@ class ServeProcess:
 
     def _healthy(self) -> bool:
         try:
-            return httpx.get(f"{self.url}/health", timeout=2).status_code == 200
+            return httpx.get(f"{self.url}/health", timeout=2, verify=self.verify).status_code == 200
         except httpx.HTTPError:
             return False
 

@@ -14,7 +14,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .options import CommaList, add_definitions, add_option, add_store, add_workflows, store_url, workflow_files
+from .options import (
+    CommaList,
+    add_definitions,
+    add_option,
+    add_store,
+    add_workflows,
+    existing_path,
+    store_url,
+    workflow_files,
+)
 
 __all__ = ["register"]
 
@@ -103,6 +112,11 @@ def register(sub: Any) -> None:
         help="all (default): any token reads every job; own: only jobs with a current step of the caller's, "
         "unless they hold jobReadAll",
     )
+    s.add_argument(
+        "--ssl-certfile", type=existing_path, metavar="FILE",
+        help="serve HTTPS with this certificate (PEM; with --ssl-keyfile); plain HTTP without",
+    )  # fmt: skip
+    s.add_argument("--ssl-keyfile", type=existing_path, metavar="FILE", help="the certificate's private key (PEM)")
     s.add_argument("--no-access-log", action="store_true", help="do not log each request")
     s.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     s.set_defaults(handler=_cmd_serve)
@@ -210,6 +224,10 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     except StoreError as exc:
         print(f"stepchart serve: error: {exc}", file=sys.stderr)
         return 2
+    tls = _tls_files(args)
+    if isinstance(tls, str):
+        print(f"stepchart serve: error: {tls}", file=sys.stderr)
+        return 2
     users_path = _users_path(args)
     try:
         users = UserDirectory.from_file(users_path)
@@ -259,7 +277,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     sock.set_inheritable(True)
     port = sock.getsockname()[1]
     host = f"[{args.host}]" if family == socket.AF_INET6 else args.host
-    url = f"http://{host}:{port}"
+    url = f"{'https' if tls else 'http'}://{host}:{port}"
     example = next(iter(sorted(engine.workflows)), "WORKFLOW")
     print(
         f"stepchart serve: listening on {url}\n"
@@ -285,6 +303,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=10,
         http=guarded_protocol(args.header_timeout, args.max_connections or default_max_connections()),
         h11_max_incomplete_event_size=MAX_HEAD,
+        ssl_certfile=tls[0] if tls else None,
+        ssl_keyfile=tls[1] if tls else None,
     )
     server = uvicorn.Server(config)
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal: end with 0 then.
@@ -296,6 +316,26 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     finally:
         engine.store.close()
     return 0
+
+
+def _tls_files(args: argparse.Namespace) -> tuple[str, str] | str | None:
+    """(certificate, key) for HTTPS, None for plain HTTP, or what is wrong with them (a usage error).
+
+    The pair is loaded once here, so a key that does not match its certificate, or a file
+    that is not PEM, is refused before the port is bound.
+    """
+    import ssl
+
+    cert, key = args.ssl_certfile, args.ssl_keyfile
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        return "--ssl-certfile and --ssl-keyfile go together"
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        return f"cannot use the certificate {cert} with the key {key}: {exc}"
+    return str(cert), str(key)
 
 
 def _exit_quietly(signum: int, frame: Any) -> None:
