@@ -58,6 +58,6 @@ def test_the_probes_leave_no_traceback_in_the_servers_log(tmp_path: Any) -> None
             assert httpx.get(f"{server.url}{path}?f=json").status_code == 404
     finally:
         assert server.stop() == 0
-    log = server.log.read_text("utf-8")
+    log = server.log.read_text("utf-8") + "".join(server.banner)  # stderr, and stdout where the access log goes
     assert "/sharing/rest/info" in log  # the access log saw the probes
     assert "Traceback" not in log and "ERROR" not in log
