@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from .options import add_color, add_definitions
-from .output import err, problem_text
+from .output import UsageError, problem_text
 
 __all__ = ["register"]
 
@@ -61,8 +61,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
                 print(f"{k.ljust(width)}  {s:<7}  {m}", file=out)
         return 0
     if not args.paths:
-        err("stepchart check: give files or folders to check (or --codes)")
-        return 2
+        raise UsageError("give files or folders to check (or --codes)")
     from ..errors import DefinitionError
     from ..io.yamldoc import Document, parse_yaml
     from ..tools.lint import check_paths
@@ -70,8 +69,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     stdin: Document | DefinitionError | None = None
     if "-" in args.paths:
         if args.paths.count("-") > 1:
-            err("stepchart check: standard input (-) can be read once")
-            return 2
+            raise UsageError("standard input (-) can be read once")
         try:
             stdin = parse_yaml(sys.stdin.buffer.read(), "<stdin>")
         except DefinitionError as exc:
@@ -81,8 +79,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
             args.paths, charts=args.charts, rules=args.rules, skip_unknown=args.skip_unknown, stdin=stdin
         )
     except FileNotFoundError as exc:
-        err(f"stepchart check: no such file or folder: {exc}")
-        return 2
+        raise UsageError(f"no such file or folder: {exc}", usage=False) from None
     failing = result.errors + (result.warnings if args.strict else 0)
     if args.format == "json":
         dump_json(result.to_dict(), out)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .options import add_now, add_store, existing_path
+from .options import add_format, add_now, add_store, existing_path
 
 __all__ = ["register"]
 
@@ -24,6 +24,7 @@ def register(sub: Any) -> None:
         default="stepchart.db",
         help="where jobs are kept: a SQLite file (default ./stepchart.db), postgresql://..., or memory:",
     )
+    add_format(d, help="text (default) or json: one document with every request and response of every walk")
     d.set_defaults(handler=_cmd_demo)
 
 

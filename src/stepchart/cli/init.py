@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .output import err
+from .output import UsageError, error
 
 __all__ = ["STARTER", "register", "write_starter"]
 
@@ -163,15 +163,13 @@ def write_starter(folder: str | Path) -> list[Path]:
 def _cmd_init(args: argparse.Namespace) -> int:
     root = Path(args.dir)
     if root.exists() and not root.is_dir():
-        err(f"stepchart init: {root} is not a folder")
-        return 2
+        raise UsageError(f"{root} is not a folder")
     if root.is_dir() and any(root.iterdir()) and not args.force:
-        err(f"stepchart init: {root} is not empty; nothing written (--force writes the starter files into it)")
-        return 2
+        raise UsageError(f"{root} is not empty; nothing written (--force writes the starter files into it)")
     try:
         written = write_starter(root)
     except OSError as exc:
-        err(f"stepchart init: cannot write {root}: {exc.strerror or exc}")
+        error("init", f"cannot write {root}: {exc.strerror or exc}")
         return 2
     print(f"wrote a starter project of {len(written)} files to {root}")
     print(f"next: cd {root} && stepchart check && stepchart test")

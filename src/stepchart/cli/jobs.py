@@ -25,7 +25,7 @@ from .options import (
     request_time,
     store_engine,
 )
-from .output import Handler, guarded
+from .output import Handler, answer_record, guarded
 
 if TYPE_CHECKING:
     from ..bootstrap import Engine
@@ -73,7 +73,11 @@ def cmd_jobs_list(args: argparse.Namespace) -> int:
 
 
 def _each_job(op: JobOperation) -> Handler:
-    """A handler that applies ``op`` to every job id given; exit 1 if any is refused."""
+    """A handler that applies ``op`` to every job id given; exit 1 if any is refused.
+
+    ``--format json``: one document, ``{"jobs": [{"jobId", "statusCode", "response"}], "refused": N}``,
+    refusals included (their ``response`` is the error body).
+    """
 
     @guarded
     def run(args: argparse.Namespace) -> int:
@@ -81,6 +85,13 @@ def _each_job(op: JobOperation) -> Handler:
         try:
             engine = store_engine(args, store)
             actor, now = acting_user(args), request_time(args.now or None)
+            if args.format == "json":
+                from ..tools.reporting import dump_json
+
+                results = [answer_record(job_id, op(engine, job_id, actor, now, args)) for job_id in args.job_ids]
+                refused = sum(1 for r in results if r["statusCode"] != 200)
+                dump_json({"jobs": results, "refused": refused}, sys.stdout)
+                return 1 if refused else 0
             refused = 0
             for job_id in args.job_ids:
                 result = op(engine, job_id, actor, now, args)
@@ -168,6 +179,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         p.add_argument("job_ids", nargs="+", metavar="JOB_ID")
         if name == "upgrade":
             p.add_argument("--version", default=None, help="the version to move to (default: the newest)")
+        add_format(p)
         p.set_defaults(handler=_each_job(op))
 
     p = jsub.add_parser("events", help="the events feed after a sequence number", description=cmd_jobs_events.__doc__)

@@ -222,8 +222,15 @@ def add_store(
 
 
 def store_url(value: str | None, *, environment: bool = True) -> str:
-    """The store to open: ``value``, else ``$STEPCHART_STORE`` (when ``environment``), else ``./stepchart.db``."""
-    return str(value or (os.environ.get("STEPCHART_STORE") if environment else None) or DEFAULT_STORE)
+    """The store to open: ``value``, else ``$STEPCHART_STORE`` (when ``environment``), else ``./stepchart.db``.
+
+    A ``value`` given is kept even when empty: ``--store ""`` is refused by
+    :func:`~stepchart.stores.parse_store_url` (naming the known forms), never quietly the
+    default store. An empty ``$STEPCHART_STORE`` counts as unset, as shells mean it.
+    """
+    if value is not None:
+        return str(value)
+    return str((os.environ.get("STEPCHART_STORE") if environment else None) or DEFAULT_STORE)
 
 
 def open_store(args: argparse.Namespace, *, read_only: bool = False) -> ManagedStore:
@@ -332,13 +339,15 @@ def apply_project(args: argparse.Namespace) -> int:
     from ..errors import DefinitionError
     from ..io.files import data_dir
     from ..io.project import SHIPPED_KINDS, Project, find_project, read_project
+    from .output import error
 
     project: Project | None = None
     named = getattr(args, "project", None)
     try:
         if named is not None:
             if not Path(named).is_file():
-                print(f"stepchart: --project {named}: no such file", file=sys.stderr)
+                usage = getattr(args, "usage_parser", None)
+                error(usage.prog if usage is not None else "stepchart", f"--project {named}: no such file")
                 return 2
             project = read_project(named)
         elif not getattr(args, "no_project", False):

@@ -5,13 +5,24 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ..engine.results import ActionResult
     from ..errors import Problem
     from ..tools.reporting import Style
 
-__all__ = ["Handler", "UsageError", "err", "error", "guarded", "print_problems", "problem_text", "write_bytes"]
+__all__ = [
+    "Handler",
+    "UsageError",
+    "answer_record",
+    "err",
+    "error",
+    "guarded",
+    "print_problems",
+    "problem_text",
+    "write_bytes",
+]
 
 Handler = Callable[[argparse.Namespace], int]
 """A command: the parsed arguments in, the exit code out."""
@@ -72,6 +83,14 @@ def write_bytes(data: bytes, output: str | None, command: str) -> int:
     sys.stdout.buffer.write(data)
     sys.stdout.buffer.flush()
     return 0
+
+
+def answer_record(job_id: str, result: ActionResult) -> dict[str, Any]:
+    """One job's answer for ``--format json``: ``{"jobId", "statusCode", "response"}`` (as ``run`` prints it).
+
+    ``response`` is the R13 body, or the R14 error body with its ``type`` and ``message``.
+    """
+    return {"jobId": job_id, "statusCode": result.status_code, "response": result.body}
 
 
 def guarded(fn: Handler) -> Handler:

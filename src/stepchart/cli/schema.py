@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from .output import err, write_bytes
+from .output import UsageError, error, write_bytes
 
 __all__ = ["register", "write_all_schemas"]
 
@@ -54,12 +54,11 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
     if args.all:
         if args.name is not None or not args.output:
-            err("stepchart schema: --all writes every schema into a folder: stepchart schema --all -o DIR")
-            return 2
+            raise UsageError("--all writes every schema into a folder: stepchart schema --all -o DIR")
         try:
             written = write_all_schemas(args.output)
         except OSError as exc:
-            err(f"stepchart schema: cannot write {args.output}: {exc.strerror or exc}")
+            error("schema", f"cannot write {args.output}: {exc.strerror or exc}")
             return 2
         print(f"wrote {len(written)} schemas to {args.output}")
         return 0
@@ -69,7 +68,6 @@ def _cmd_schema(args: argparse.Namespace) -> int:
             print(f"{name.ljust(width)}  {load_schema(name).get('title', '')}")
         return 0
     if args.name not in SCHEMA_NAMES:
-        err(f"stepchart schema: no schema {args.name!r}; schemas are: {', '.join(SCHEMA_NAMES)}")
-        return 2
+        raise UsageError(f"no schema {args.name!r}; schemas are: {', '.join(SCHEMA_NAMES)}")
     text = json.dumps(load_schema(args.name), indent=2, ensure_ascii=False) + "\n"
     return write_bytes(text.encode("utf-8"), args.output, "schema")

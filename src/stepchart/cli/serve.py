@@ -17,6 +17,7 @@ from typing import Any
 from .options import (
     CommaList,
     add_definitions,
+    add_format,
     add_option,
     add_store,
     add_workflows,
@@ -139,6 +140,7 @@ def register(sub: Any) -> None:
     add.set_defaults(handler=_cmd_users_add)
     ls = usub.add_parser("list", help="list users (names, groups, privileges; never tokens)")
     ls.add_argument("--users", default=None, metavar="FILE", help="users file (default ./stepchart-users.yaml)")
+    add_format(ls)
     ls.set_defaults(handler=_cmd_users_list)
     u.set_defaults(handler=lambda args: _usage(u))
 
@@ -184,6 +186,12 @@ def _cmd_users_list(args: argparse.Namespace) -> int:
     except UsersFileError as exc:
         print(f"stepchart users list: {exc}", file=sys.stderr)
         return 1
+    if args.format == "json":
+        from ..tools.reporting import dump_json
+
+        listed = [{"username": u.username, "groups": list(u.groups), "privileges": list(u.privileges)} for u in users]
+        dump_json(listed, sys.stdout)
+        return 0
     for u in users:
         print(f"{u.username}\tgroups: {', '.join(u.groups) or '-'}\tprivileges: {', '.join(u.privileges) or '-'}")
     return 0

@@ -17,6 +17,10 @@ YAML documents below it whose top level is a workflow; see
 :func:`.options.workflow_files`). They act as user ``system`` unless ``--as`` names a
 user (with ``--group`` and ``--privilege``). The time of a request is ``--now``, else
 the clock of this machine.
+
+``--format json`` (replay, sweep, import; the jobs commands) prints one JSON document
+on standard output with what the text says; ``export`` and ``jobs events`` write JSON
+Lines whatever the format, as they stream records.
 """
 
 from __future__ import annotations
@@ -28,8 +32,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .options import add_now, add_store, add_store_engine, open_store, request_time, store_engine
-from .output import Handler, guarded
+from .options import add_format, add_now, add_store, add_store_engine, open_store, request_time, store_engine
+from .output import Handler, answer_record, error, guarded
 
 if TYPE_CHECKING:
     from ..model import Actor
@@ -59,6 +63,7 @@ def _actors_file(path: str | None) -> dict[str, Actor]:
 def cmd_replay(args: argparse.Namespace) -> int:
     """Replay each job's action log through a fresh engine and compare with the stored job."""
     from ..management.replay import verify_store
+    from ..tools.reporting import dump_json
 
     store = open_store(args, read_only=True)
     try:
@@ -71,6 +76,14 @@ def cmd_replay(args: argparse.Namespace) -> int:
         ids = args.job or None
         bad = verify_store(engine, store, ids, actors=actors)
         checked = len(ids) if ids else len(set(store.job_ids()) | {e["jobId"] for e in store.log_entries()})
+        if args.format == "json":
+            differ = [
+                {"jobId": m.job_id, "message": m.describe(), "error": m.error, "stored": m.stored,
+                 "replayed": m.replayed}
+                for m in bad
+            ]  # fmt: skip
+            dump_json({"checked": checked, "exact": checked - len(bad), "differ": differ}, sys.stdout)
+            return 1 if bad else 0
         for m in bad:
             print(m.describe())
         print(f"{checked - len(bad)} jobs replay exactly, {len(bad)} differ")
@@ -85,10 +98,17 @@ def cmd_replay(args: argparse.Namespace) -> int:
 @guarded
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Release the holds whose time has come (and met dependencies); run the steps they blocked."""
+    from ..tools.reporting import dump_json
+
     store = open_store(args)
     try:
         engine = store_engine(args, store)
         results = engine.sweep(request_time(args.now or None), limit=args.limit)
+        if args.format == "json":
+            jobs = [answer_record(job_id, result) for job_id, result in results]
+            failed = sum(1 for _job_id, result in results if not result.ok)
+            dump_json({"swept": len(results), "failed": failed, "jobs": jobs}, sys.stdout)
+            return 1 if failed else 0
         failed = 0
         for job_id, result in results:
             if result.ok:
@@ -146,6 +166,7 @@ def _read_records(path: str) -> Iterator[dict[str, Any]]:
 def cmd_import(args: argparse.Namespace) -> int:
     """Add the jobs, logs and workflow versions of an export file to the store (one transaction)."""
     from ..stores import JobExistsError
+    from ..tools.reporting import dump_json
 
     if args.file != "-" and not Path(args.file).exists():
         raise FileNotFoundError(f"{args.file}: no such file")
@@ -154,12 +175,19 @@ def cmd_import(args: argparse.Namespace) -> int:
         try:
             report = store.import_records(_read_records(args.file), skip_existing=args.skip_existing)
         except JobExistsError as exc:
-            print(
-                f"error: job {exc.args[0]!r} exists in the store; nothing imported "
-                "(--skip-existing leaves such jobs alone)",
-                file=sys.stderr,
+            message = (
+                f"job {exc.args[0]!r} exists in the store; nothing imported (--skip-existing leaves such jobs alone)"
             )
+            if args.format == "json":
+                dump_json({"error": {"type": "JobExists", "jobId": exc.args[0], "message": message}}, sys.stdout)
+            else:
+                error("import", message)
             return 1
+        if args.format == "json":
+            counts = {"jobs": report.jobs, "logEntries": report.log_entries, "events": report.events,
+                      "workflows": report.workflows, "skippedJobs": report.skipped_jobs}  # fmt: skip
+            dump_json(counts, sys.stdout)
+            return 0
         print(
             f"imported {report.jobs} jobs, {report.log_entries} log entries, {report.events} events, "
             f"{report.workflows} workflow versions"
@@ -185,6 +213,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--job", action="append", default=[], metavar="ID", help="only this job (repeat)")
     p.add_argument("--actors", metavar="FILE", help="YAML: user: {groups: [...], privileges: [...]}")
     p.add_argument("--show", metavar="ID", help="print the replayed job document instead of comparing")
+    add_format(p)
     p.set_defaults(handler=cmd_replay)
 
     p = sub.add_parser(
@@ -193,6 +222,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_store_engine(p)
     add_now(p, "the time to sweep at (default: now)", default=None)
     p.add_argument("--limit", type=int, default=None, metavar="N", help="at most N jobs")
+    add_format(p)
     p.set_defaults(handler=cmd_sweep)
 
     p = sub.add_parser(
@@ -207,6 +237,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_store(p)
     p.add_argument("file", metavar="FILE", help="an export file ('-' for standard input)")
     p.add_argument("--skip-existing", action="store_true", help="leave jobs that exist alone instead of failing")
+    add_format(p)
     p.set_defaults(handler=cmd_import)
 
 

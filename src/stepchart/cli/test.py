@@ -57,8 +57,7 @@ def run_tests(args: argparse.Namespace, out: TextIO | None = None) -> int:
     fmt = getattr(args, "format", "text") or "text"
     style = Style.for_stream(out, getattr(args, "color", "auto") or "auto") if fmt == "text" else Style(False)
     if not args.paths:
-        print("stepchart test: give scenario files or folders (or a stepchart.yaml naming scenarios:)", file=sys.stderr)
-        return 2
+        raise UsageError("give scenario files or folders (or a stepchart.yaml naming scenarios:)")
     files, missing = discover(args.paths)
     if missing:
         raise UsageError("; ".join(f"no such file or folder: {m}" for m in missing), usage=False)
