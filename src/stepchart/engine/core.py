@@ -190,7 +190,7 @@ class Engine:
         job_id: str | None = None,
         *,
         now: datetime | str | None = None,
-        actor: Actor | str | None = None,
+        actor: Actor | str = SYSTEM,
         idempotency_key: str | None = None,
     ) -> dict[str, Any]:
         """A new job with the workflow's initial step current; automatic steps run at once (R6).
@@ -262,7 +262,7 @@ class Engine:
         self,
         job_id: str,
         body: str | bytes | Mapping[str, Any],
-        actor: Actor | str | None,
+        actor: Actor | str,
         now: datetime | str,
         *,
         idempotency_key: str | None = None,
@@ -286,7 +286,7 @@ class Engine:
         job_id: str,
         step_id: str,
         value: Any,
-        actor: Actor | str | None,
+        actor: Actor | str,
         now: datetime | str,
         *,
         idempotency_key: str | None = None,
@@ -327,7 +327,7 @@ class Engine:
         step_id: str,
         assigned_type: str,
         assigned_to: str | None,
-        actor: Actor | str | None,
+        actor: Actor | str,
         now: datetime | str,
         *,
         idempotency_key: str | None = None,
@@ -352,7 +352,7 @@ class Engine:
         return d.execute(self.store, job_id, Request("Refresh"), SYSTEM, as_now(now), d.nothing)
 
     # -- queries ----------------------------------------------------------------------
-    def enabled_actions(self, job_id: str, actor: Actor | str | None, now: datetime | str) -> dict[str, dict[str, Any]]:
+    def enabled_actions(self, job_id: str, actor: Actor | str, now: datetime | str) -> dict[str, dict[str, Any]]:
         """For each current step, which jobAction types the actor may perform now, and which rule refuses the others.
 
         Each answer comes from a dry run of the request on a copy of the job: nothing changes.
@@ -370,7 +370,7 @@ class Engine:
         return out
 
     def explain(
-        self, job_id: str, body: str | bytes | Mapping[str, Any], actor: Actor | str | None, now: datetime | str
+        self, job_id: str, body: str | bytes | Mapping[str, Any], actor: Actor | str, now: datetime | str
     ) -> tuple[ActionResult, dict[str, list[RuleCheck]]]:
         """What the request would answer, and every rule checked for each target, in order; nothing changes.
 

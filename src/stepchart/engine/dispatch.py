@@ -19,6 +19,7 @@ from ..model.times import format_datetime
 from ..rules import STEP_STATUSES
 from ..rules.context import Context, JobReader
 from ..stores import JobStore
+from ..stores.idempotency import KEY_REUSED_STATUS, recall_request
 from ..trace import Tracer, Tracers
 from .actions import STATUS_TEXT, action
 from .definitions import Definitions
@@ -125,8 +126,15 @@ class Dispatcher:
         with store.transaction(job_id) as tx:
             if tx.job is None:
                 return ActionResult(400, RequestError.job_not_found(job_id).body())
+            body = request.body if request.body is not None else operation_body(request)
             if idempotency_key is not None:
-                prior = tx.recall(idempotency_key)
+                try:
+                    prior = recall_request(
+                        tx, idempotency_key, username=actor.username, action=request.action, body=body, now=now,
+                        retention=store.key_retention,
+                    )
+                except RequestError as exc:
+                    return ActionResult(KEY_REUSED_STATUS, exc.body())
                 if prior is not None:
                     return ActionResult(200, prior["response"], [])
             job = tx.job
@@ -143,7 +151,7 @@ class Dispatcher:
                     "jobId": job_id,
                     "actor": actor_log(actor),
                     "action": request.action,
-                    "body": request.body if request.body is not None else operation_body(request),
+                    "body": body,
                     "now": now_text,
                     "response": result.body,
                 }

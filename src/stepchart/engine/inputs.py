@@ -4,19 +4,26 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..model import SYSTEM, Actor
+from ..model import Actor
 from ..model.times import parse_datetime
 
 __all__ = ["as_actor", "as_now"]
 
 
-def as_actor(actor: Actor | str | None) -> Actor:
-    """An :class:`Actor`; ``None`` and ``"system"`` are the engine itself, another string a user."""
-    if actor is None:
-        return SYSTEM
+def as_actor(actor: Actor | str) -> Actor:
+    """An :class:`Actor`: :data:`~stepchart.model.SYSTEM` (by identity) is the engine itself.
+
+    A string is a user of that name with no groups and no privileges, ``"system"``
+    included; anything else (``None``, a mapping, ...) is a ``TypeError``, so a host whose
+    user lookup missed cannot act as the engine by accident.
+    """
+    if isinstance(actor, Actor):
+        return actor
     if isinstance(actor, str):
-        return SYSTEM if actor == "system" else Actor(actor)
-    return actor
+        return Actor(actor)
+    raise TypeError(
+        f"actor must be a stepchart.Actor, a user name or stepchart.SYSTEM, not {type(actor).__name__}"
+    )
 
 
 def as_now(now: datetime | str | None) -> datetime:

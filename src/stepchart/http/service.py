@@ -193,7 +193,11 @@ class Service:
 
     @staticmethod
     def idempotency_key(request: Request, actor: Actor) -> str | None:
-        """The ``Idempotency-Key`` header, scoped to the caller and the path (or None)."""
+        """The ``Idempotency-Key`` header, scoped to the path (or None).
+
+        Not to the caller: the store keeps who made the first request, and the same key from
+        another user is refused (422 ``IdempotencyKeyReused``), not silently a second key.
+        """
         key = request.headers.get("idempotency-key")
         if key is None:
             return None
@@ -203,7 +207,7 @@ class Service:
                 f"The Idempotency-Key header must be 1 to {MAX_IDEMPOTENCY_KEY} visible ASCII characters.",
                 ["header: Idempotency-Key"],
             )
-        return json.dumps([actor.username, request.url.path, key], separators=(",", ":"))
+        return json.dumps([request.url.path, key], separators=(",", ":"))
 
     def json_body(self, body: bytes, stem: str, *, required: bool = True) -> dict[str, Any]:
         """Parse strictly (R10's JSON rules) and check against the shipped schema ``stem``."""

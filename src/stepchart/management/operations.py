@@ -31,6 +31,7 @@ from ..errors import RequestError
 from ..model import Actor, Job, Request
 from ..model.times import format_datetime
 from ..stores import StoreError, StoreTransaction
+from ..stores.idempotency import KEY_REUSED_STATUS, recall_request
 from ..vocabulary import MANAGEMENT_ACTIONS
 
 __all__ = ["JOB_OPERATIONS", "close_job", "delete_job", "reopen_job", "run_operation", "upgrade_job"]
@@ -49,7 +50,7 @@ def _history(job: Job, action: str, actor: Actor, now: datetime) -> None:
 
 
 def close_job(
-    engine: Engine, job_id: str, actor: Actor | str | None, now: datetime | str, *, idempotency_key: str | None = None
+    engine: Engine, job_id: str, actor: Actor | str, now: datetime | str, *, idempotency_key: str | None = None
 ) -> ActionResult:
     """Close a job (``jobClose``); refused while a step runs or when it is closed already."""
 
@@ -64,7 +65,7 @@ def close_job(
 
 
 def reopen_job(
-    engine: Engine, job_id: str, actor: Actor | str | None, now: datetime | str, *, idempotency_key: str | None = None
+    engine: Engine, job_id: str, actor: Actor | str, now: datetime | str, *, idempotency_key: str | None = None
 ) -> ActionResult:
     """Reopen a closed job (``jobReopenClosed``), as it was when it closed."""
 
@@ -79,7 +80,7 @@ def reopen_job(
 
 
 def delete_job(
-    engine: Engine, job_id: str, actor: Actor | str | None, now: datetime | str, *, idempotency_key: str | None = None
+    engine: Engine, job_id: str, actor: Actor | str, now: datetime | str, *, idempotency_key: str | None = None
 ) -> ActionResult:
     """Delete a job (``jobDelete``); refused while a step runs. Its log and events stay."""
 
@@ -94,7 +95,7 @@ def delete_job(
 def upgrade_job(
     engine: Engine,
     job_id: str,
-    actor: Actor | str | None,
+    actor: Actor | str,
     now: datetime | str,
     version: str | None = None,
     *,
@@ -152,7 +153,7 @@ def run_operation(
     engine: Engine,
     action: str,
     job_id: str,
-    actor: Actor | str | None,
+    actor: Actor | str,
     now: datetime | str,
     body: dict[str, Any],
     change: Change,
@@ -170,7 +171,13 @@ def run_operation(
         if job is None:
             return ActionResult(400, RequestError.job_not_found(job_id).body())
         if idempotency_key is not None:
-            prior = tx.recall(idempotency_key)
+            try:
+                prior = recall_request(
+                    tx, idempotency_key, username=who.username, action=action, body=body, now=at,
+                    retention=engine.store.key_retention,
+                )
+            except RequestError as exc:
+                return ActionResult(KEY_REUSED_STATUS, exc.body())
             if prior is not None:
                 return ActionResult(200, prior["response"], [])
         try:

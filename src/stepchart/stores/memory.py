@@ -66,10 +66,19 @@ class MemoryStore(ManagedStore):
             return list(self._order)
 
     def _recall(self, job_id: str, key: str) -> dict[str, Any] | None:
-        """The job's log entry recorded under an idempotency key (keys are scoped per job)."""
-        return next(
-            (e for e in reversed(self.log) if e.get("jobId") == job_id and e.get("idempotencyKey") == key), None
-        )
+        """The job's log entry recorded under an idempotency key in its current incarnation.
+
+        Keys are scoped per job, and to the entries after the job's last ``Delete``, as in
+        the SQL stores.
+        """
+        for e in reversed(self.log):
+            if e.get("jobId") != job_id:
+                continue
+            if e.get("action") == "Delete":
+                return None
+            if e.get("idempotencyKey") == key:
+                return copy.deepcopy(e)
+        return None
 
     @contextmanager
     def transaction(self, job_id: str) -> Iterator[StoreTransaction]:

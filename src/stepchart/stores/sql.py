@@ -41,7 +41,14 @@ from .base import (
 from .records import JobIndex, dumps, export_header, index_job, job_from_doc, job_summary, run_import, to_micros
 from .sqlrows import filter_where, log_entries_of
 
-__all__ = ["Migration", "SQLStore"]
+__all__ = ["RECALL", "Migration", "SQLStore"]
+
+RECALL = (
+    "SELECT seq FROM action_log WHERE job_id = %s AND idem_key = %s AND seq > COALESCE("
+    "(SELECT MAX(seq) FROM action_log WHERE job_id = %s AND action = 'Delete'), 0) ORDER BY seq DESC LIMIT 1"
+)
+"""The newest log row of a job under an idempotency key, after the job's last ``Delete`` (its
+incarnation): ``%s`` placeholders, the SQLite store writes ``?``."""
 
 
 class SQLStore(ManagedStore):

@@ -30,7 +30,7 @@ from typing import Any
 from ..model import Job
 from .base import SCHEMA_VERSION, JobExistsError, StoreError, StoreTransaction, Transaction
 from .records import JobIndex, dumps, index_job, job_from_doc
-from .sql import Migration, SQLStore
+from .sql import RECALL, Migration, SQLStore
 from .sqlrows import LOG_COLUMNS
 
 __all__ = ["MIGRATIONS", "SQLiteStore"]
@@ -245,10 +245,8 @@ class SQLiteStore(SQLStore):
             raise
 
     def _recall(self, conn: sqlite3.Connection, job_id: str, key: str) -> dict[str, Any] | None:
-        """The job's log entry recorded under an idempotency key (read under the write lock)."""
-        row = conn.execute(
-            "SELECT seq FROM action_log WHERE job_id = ? AND idem_key = ? ORDER BY seq DESC LIMIT 1", (job_id, key)
-        ).fetchone()
+        """The job's log entry under an idempotency key, in its current incarnation (read under the write lock)."""
+        row = conn.execute(RECALL.replace("%s", "?"), (job_id, key, job_id)).fetchone()
         if row is None:
             return None
         found = self.log_entries(job_id, after=row[0] - 1, limit=1)
