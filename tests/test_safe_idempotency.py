@@ -30,10 +30,7 @@ BASE = "/org/item"
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def engine(request: pytest.FixtureRequest, base_engine: Engine, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "postgres":
-        url = str(request.getfixturevalue("pg_url"))
-    else:
-        url = str(tmp_path / "jobs.db")
+    url = str(request.getfixturevalue("pg_url")) if request.param == "postgres" else str(tmp_path / "jobs.db")
     eng = base_engine.spawn(open_store(url))
     for wf in EXAMPLES:
         eng.add_workflow(wf)

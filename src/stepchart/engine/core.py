@@ -26,7 +26,7 @@ from ..vocabulary import ASSIGNMENT_TYPES
 from .definitions import Definitions
 from .dispatch import MAX_AUTOMATIC_MOVES, Dispatcher
 from .explaining import ExplainTracer
-from .inputs import as_actor, as_now
+from .inputs import as_actor, as_now, unstorable_request
 from .lifecycle import Lifecycle
 from .payload import parse_payload
 from .records import creation_log
@@ -201,6 +201,9 @@ class Engine:
         wf = self.workflow(workflow_id)
         if wf is None:
             raise KeyError(f"no workflow {workflow_id!r}; loaded: {', '.join(sorted(self.workflows)) or 'none'}")
+        refused = unstorable_request(job_id, None)
+        if refused is not None:
+            raise ValueError(f"{refused.message} {'; '.join(refused.details)}")
         jid = job_id or self._next_job_id()
         job = Job(jid, wf.id, wf.version)
         return self.start_job(job, wf, as_now(now), as_actor(actor), idempotency_key=idempotency_key)
@@ -252,7 +255,7 @@ class Engine:
 
     def job(self, job_id: str) -> dict[str, Any]:
         """The job as a 6.2 document; ``KeyError`` if there is none."""
-        job = self.store.get(job_id)
+        job = self.store.get(job_id) if unstorable_request(job_id, None) is None else None
         if job is None:
             raise KeyError(job_id)
         return job.to_doc()
@@ -381,6 +384,9 @@ class Engine:
             request = parse_payload(body)
         except RequestError as exc:
             return ActionResult(400, exc.body()), tracer.checks
+        refused = unstorable_request(job_id, None)
+        if refused is not None:
+            return ActionResult(400, refused.body()), tracer.checks
         job = self.store.get(job_id)
         if job is None:
             return ActionResult(400, RequestError.job_not_found(job_id).body()), tracer.checks

@@ -24,6 +24,7 @@ from ..trace import Tracer, Tracers
 from .actions import STATUS_TEXT, action
 from .definitions import Definitions
 from .holds import apply_hold, release, release_expired
+from .inputs import unstorable_request
 from .moves import StepMover
 from .records import actor_log, note_event, note_history, operation_body
 from .results import ActionResult, StatusProvider, response
@@ -123,10 +124,13 @@ class Dispatcher:
         idempotency_key: str | None = None,
     ) -> ActionResult:
         """One request in one store transaction; a 200 is committed with its events and its log entry (R12)."""
+        body = request.body if request.body is not None else operation_body(request)
+        refused = unstorable_request(job_id, body)
+        if refused is not None:
+            return ActionResult(400, refused.body())
         with store.transaction(job_id) as tx:
             if tx.job is None:
                 return ActionResult(400, RequestError.job_not_found(job_id).body())
-            body = request.body if request.body is not None else operation_body(request)
             if idempotency_key is not None:
                 try:
                     prior = recall_request(

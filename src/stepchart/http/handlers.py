@@ -66,7 +66,7 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 19) or not low <= int(raw) <= high:  # ASCII only
         raise bad_request(
             "InvalidRequest",
             f"The query parameter {name} must be an integer from {low} to {high}.",
@@ -138,8 +138,8 @@ def _created_with(tx: Transaction, key: str, username: str, workflow: str, now: 
     except RequestError as exc:
         raise HttpError(KEY_REUSED_STATUS, exc.type, exc.message, exc.details) from None
     if prior is not None and (prior.get("body") or {}).get("workflow") != workflow:
-        exc = key_reused("body")
-        raise HttpError(KEY_REUSED_STATUS, exc.type, exc.message, exc.details)
+        reused = key_reused("body")
+        raise HttpError(KEY_REUSED_STATUS, reused.type, reused.message, reused.details)
     return prior is not None
 
 

@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from ..engine.core import ActionResult, Engine
-from ..engine.inputs import as_actor, as_now
+from ..engine.inputs import as_actor, as_now, unstorable_request
 from ..engine.records import actor_log, event_record, history_record
 from ..errors import RequestError
 from ..model import Actor, Job, Request
@@ -166,6 +166,9 @@ def run_operation(
     answers as it did the first time and changes nothing.
     """
     who, at = as_actor(actor), as_now(now)
+    refused = unstorable_request(job_id, body)
+    if refused is not None:
+        return ActionResult(400, refused.body())
     with engine.store.transaction(job_id) as tx:
         job = tx.job
         if job is None:

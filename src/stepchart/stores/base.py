@@ -45,7 +45,7 @@ __all__ = [
     "read_of",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The newest database schema this code knows (see the migrations of each SQL store)."""
 
 DEFAULT_KEY_RETENTION = timedelta(hours=24)

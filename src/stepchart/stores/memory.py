@@ -40,6 +40,9 @@ class MemoryStore(ManagedStore):
         self._event_log_seq: list[int | None] = []
         self._workflows: dict[tuple[str, str], dict[str, Any]] = {}
         self._log_seq = 0
+        self._ranks: dict[str, int] = {}
+        """Each job's creation rank (kept after deletion), for paging with ``after``."""
+        self._next_rank = 0
 
     # -- JobStore ---------------------------------------------------------------------------
     def get(self, job_id: str) -> Job | None:
@@ -59,6 +62,7 @@ class MemoryStore(ManagedStore):
             self._save_workflow_of(job)
             self._jobs[job.job_id] = job.copy()
             self._order.append(job.job_id)
+            self._ranks[job.job_id] = self._next_rank = self._next_rank + 1
             self._append(events or [], log, {})
 
     def job_ids(self) -> list[str]:
@@ -77,7 +81,8 @@ class MemoryStore(ManagedStore):
             if e.get("action") == "Delete":
                 return None
             if e.get("idempotencyKey") == key:
-                return copy.deepcopy(e)
+                found: dict[str, Any] = copy.deepcopy(e)
+                return found
         return None
 
     @contextmanager
@@ -136,8 +141,9 @@ class MemoryStore(ManagedStore):
     def search(self, flt: JobFilter) -> list[dict[str, Any]]:
         with self._lock:
             ids = self._order
-            if flt.after is not None and flt.after in ids:
-                ids = ids[ids.index(flt.after) + 1 :]
+            rank = self._ranks.get(flt.after) if flt.after is not None else None
+            if rank is not None:  # a deleted job keeps its rank: the page goes on after where it was
+                ids = [i for i in ids if self._ranks[i] > rank]
             out = [job_summary(self._jobs[i].to_doc()) for i in ids if flt.matches(self._jobs[i])]
         return out[: flt.limit] if flt.limit is not None else out
 
@@ -210,6 +216,7 @@ class MemoryStore(ManagedStore):
             def put_job(job: Job) -> None:
                 self._jobs[job.job_id] = job
                 self._order.append(job.job_id)
+                self._ranks[job.job_id] = self._next_rank = self._next_rank + 1
 
             def put_log(rec: Mapping[str, Any]) -> None:
                 entry = {k: v for k, v in rec.items() if k not in ("kind", "sequence", "events", "reads")}

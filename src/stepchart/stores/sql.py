@@ -224,6 +224,14 @@ class SQLStore(ManagedStore):
     ) -> None:
         """Write what a committed request on an existing job left: the job (or its deletion), log and events."""
         if tx.deleted:
+            # the job's creation rank stays, so that paging with after=<this id> goes on from here
+            conn.execute(
+                self._q(
+                    "INSERT INTO deleted_jobs (job_id, n) SELECT job_id, n FROM jobs WHERE job_id = ? "
+                    "ON CONFLICT (job_id) DO UPDATE SET n = excluded.n"
+                ),
+                (job_id,),
+            )
             for table in ("jobs", "job_steps", "job_waits"):
                 conn.execute(self._q(f"DELETE FROM {table} WHERE job_id = ?"), (job_id,))
         elif tx.job_to_save is not None:

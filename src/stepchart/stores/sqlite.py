@@ -101,6 +101,16 @@ MIGRATIONS: list[Migration] = [
         ],
         SQLStore._backfill_holds,
     ),
+    (
+        3,
+        "creation rank of deleted jobs (a paging cursor that survives deletion)",
+        [
+            """CREATE TABLE deleted_jobs (
+            job_id TEXT PRIMARY KEY,
+            n INTEGER NOT NULL)""",
+        ],
+        None,
+    ),
 ]
 assert MIGRATIONS[-1][0] == SCHEMA_VERSION
 

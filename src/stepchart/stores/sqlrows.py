@@ -48,8 +48,10 @@ def filter_where(
         )
         args.extend([flt.actor.username, *among_args])
     if flt.after is not None:
-        where.append("j.n > COALESCE((SELECT n FROM jobs WHERE job_id = ?), 0)")
-        args.append(flt.after)
+        where.append(
+            "j.n > COALESCE((SELECT n FROM jobs WHERE job_id = ?), (SELECT n FROM deleted_jobs WHERE job_id = ?), 0)"
+        )
+        args.extend([flt.after, flt.after])
     return where, args
 
 
