@@ -22,7 +22,7 @@ import pytest
 from http_helpers import EXAMPLES, auth, check_error, live_app
 
 from stepchart import SYSTEM, Actor, Engine
-from stepchart.cli.main import main
+from stepchart.cli import main
 from stepchart.errors import DefinitionError
 from stepchart.stores import open_store
 

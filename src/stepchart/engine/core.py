@@ -201,9 +201,8 @@ class Engine:
         wf = self.workflow(workflow_id)
         if wf is None:
             raise KeyError(f"no workflow {workflow_id!r}; loaded: {', '.join(sorted(self.workflows)) or 'none'}")
-        refused = unstorable_request(job_id, None)
-        if refused is not None:
-            raise ValueError(f"{refused.message} {'; '.join(refused.details)}")
+        if unstorable_request(job_id, None) is not None:
+            raise ValueError(f"the job id {job_id!r} holds a character no store can keep")
         jid = job_id or self._next_job_id()
         job = Job(jid, wf.id, wf.version)
         return self.start_job(job, wf, as_now(now), as_actor(actor), idempotency_key=idempotency_key)
@@ -214,17 +213,20 @@ class Engine:
         *,
         now: datetime | str | None = None,
         workflow: str | Workflow | None = None,
+        upgrade: bool = False,
     ) -> dict[str, Any]:
         """Store a job given as a 6.2 document (path, JSON/YAML text, mapping or parsed document).
 
         A document without ``currentSteps`` is a new job: its initial step becomes current
         and automatic steps run. Otherwise automatic steps run on the job's next request.
+        A ``workflowVersion`` that is not loaded is refused (both hashes named) unless ``upgrade``.
         """
         doc = as_document(document, "<job>", kind="job document")
         wf = self.workflow(workflow) if isinstance(workflow, str) else workflow
         if isinstance(workflow, str) and wf is None:
             raise KeyError(f"no workflow {workflow!r}")
-        job, is_new = parse_job(doc, self.workflow, self.step_types, workflow=wf)
+        find = self.workflow
+        job, is_new = parse_job(doc, find, self.step_types, workflow=wf, find_version=find, upgrade=upgrade)
         wf = self.workflow_for(job)
         if self.store.exists(job.job_id):
             raise DefinitionError(

@@ -28,6 +28,7 @@ from ..engine.core import ActionResult, Engine
 from ..engine.inputs import as_actor, as_now, unstorable_request
 from ..engine.records import actor_log, event_record, history_record
 from ..errors import RequestError
+from ..load.jobs import upgrade_blockers
 from ..model import Actor, Job, Request
 from ..model.times import format_datetime
 from ..stores import StoreError, StoreTransaction
@@ -121,12 +122,7 @@ def upgrade_job(
             raise RequestError(
                 "InvalidRequest", f"The job is on version {target.version} already.", [f"version: {target.version}"]
             )
-        missing = []
-        for cs in job.current_steps:
-            step = target.steps.get(cs.step_id)
-            st = engine.step_types.get(step.type) if step is not None else None
-            if st is None or cs.status not in st.states or st.states[cs.status].final:
-                missing.append(cs.step_id)
+        missing = upgrade_blockers(job, target, engine.step_types)
         if missing:
             raise RequestError(
                 "InvalidRequest",

@@ -198,7 +198,7 @@ def _run_entry(clone: Engine, entry: Mapping[str, Any], actors: ActorSource) -> 
                 f"workflow {body['workflow']!r} version {body.get('workflowVersion')!r} is neither loaded nor stored",
             )
         if body.get("document") is not None:
-            clone.load_job(body["document"], now=now, workflow=wf)
+            clone.load_job(body["document"], now=now, workflow=wf, upgrade=True)  # as it was stored: on wf
         else:
             clone.start_job(Job(jid, wf.id, wf.version), wf, parse_datetime(now), actor)
         return None

@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Any
 from ..model import Job
 from .base import SCHEMA_VERSION, StoreError, StoreTransaction, Transaction
 from .records import JobIndex, dumps, index_job, job_from_doc
-from .sql import RECALL, Migration, SQLStore
-from .sqlrows import LOG_COLUMNS, log_entries_of
+from .sql import Migration, SQLStore
+from .sqlrows import LOG_COLUMNS, RECALL, log_entries_of
 
 if TYPE_CHECKING:
     import psycopg
@@ -239,7 +239,7 @@ class PostgresStore(SQLStore):
     def _recall(self, conn: psycopg.Connection[Any], job_id: str, key: str) -> dict[str, Any] | None:
         """The job's log entry under an idempotency key, in its current incarnation (under the row lock)."""
         row = conn.execute(
-            RECALL.replace("SELECT seq FROM", f"SELECT {LOG_COLUMNS} FROM"), (job_id, key, job_id)
+            self._q(RECALL.replace("SELECT seq FROM", f"SELECT {LOG_COLUMNS} FROM")), (job_id, key, job_id)
         ).fetchone()
         if row is None:
             return None

@@ -39,16 +39,9 @@ from .base import (
     StoreTransaction,
 )
 from .records import JobIndex, dumps, export_header, index_job, job_from_doc, job_summary, run_import, to_micros
-from .sqlrows import filter_where, log_entries_of
+from .sqlrows import KEEP_RANK, filter_where, log_entries_of
 
-__all__ = ["RECALL", "Migration", "SQLStore"]
-
-RECALL = (
-    "SELECT seq FROM action_log WHERE job_id = %s AND idem_key = %s AND seq > COALESCE("
-    "(SELECT MAX(seq) FROM action_log WHERE job_id = %s AND action = 'Delete'), 0) ORDER BY seq DESC LIMIT 1"
-)
-"""The newest log row of a job under an idempotency key, after the job's last ``Delete`` (its
-incarnation): ``%s`` placeholders, the SQLite store writes ``?``."""
+__all__ = ["Migration", "SQLStore"]
 
 
 class SQLStore(ManagedStore):
@@ -225,13 +218,7 @@ class SQLStore(ManagedStore):
         """Write what a committed request on an existing job left: the job (or its deletion), log and events."""
         if tx.deleted:
             # the job's creation rank stays, so that paging with after=<this id> goes on from here
-            conn.execute(
-                self._q(
-                    "INSERT INTO deleted_jobs (job_id, n) SELECT job_id, n FROM jobs WHERE job_id = ? "
-                    "ON CONFLICT (job_id) DO UPDATE SET n = excluded.n"
-                ),
-                (job_id,),
-            )
+            conn.execute(self._q(KEEP_RANK), (job_id,))
             for table in ("jobs", "job_steps", "job_waits"):
                 conn.execute(self._q(f"DELETE FROM {table} WHERE job_id = ?"), (job_id,))
         elif tx.job_to_save is not None:

@@ -30,8 +30,8 @@ from typing import Any
 from ..model import Job
 from .base import SCHEMA_VERSION, JobExistsError, StoreError, StoreTransaction, Transaction
 from .records import JobIndex, dumps, index_job, job_from_doc
-from .sql import RECALL, Migration, SQLStore
-from .sqlrows import LOG_COLUMNS
+from .sql import Migration, SQLStore
+from .sqlrows import LOG_COLUMNS, RECALL
 
 __all__ = ["MIGRATIONS", "SQLiteStore"]
 
@@ -256,7 +256,7 @@ class SQLiteStore(SQLStore):
 
     def _recall(self, conn: sqlite3.Connection, job_id: str, key: str) -> dict[str, Any] | None:
         """The job's log entry under an idempotency key, in its current incarnation (read under the write lock)."""
-        row = conn.execute(RECALL.replace("%s", "?"), (job_id, key, job_id)).fetchone()
+        row = conn.execute(RECALL, (job_id, key, job_id)).fetchone()
         if row is None:
             return None
         found = self.log_entries(job_id, after=row[0] - 1, limit=1)

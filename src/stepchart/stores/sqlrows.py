@@ -7,7 +7,20 @@ from typing import Any
 
 from .base import JobFilter
 
-__all__ = ["LOG_COLUMNS", "filter_where", "log_entries_of"]
+__all__ = ["KEEP_RANK", "LOG_COLUMNS", "RECALL", "filter_where", "log_entries_of"]
+
+RECALL = (
+    "SELECT seq FROM action_log WHERE job_id = ? AND idem_key = ? AND seq > COALESCE("
+    "(SELECT MAX(seq) FROM action_log WHERE job_id = ? AND action = 'Delete'), 0) ORDER BY seq DESC LIMIT 1"
+)
+"""The newest log row of a job under an idempotency key, after the job's last ``Delete`` (its
+incarnation)."""
+
+KEEP_RANK = (
+    "INSERT INTO deleted_jobs (job_id, n) SELECT job_id, n FROM jobs WHERE job_id = ? "
+    "ON CONFLICT (job_id) DO UPDATE SET n = excluded.n"
+)
+"""Remember a job's creation rank as it is deleted, so paging ``after`` it goes on from its place."""
 
 LOG_COLUMNS = "seq, job_id, actor, action, body, now, response, reads, idem_key"
 """The columns of an action-log row, in the order :func:`log_entries_of` reads them."""
