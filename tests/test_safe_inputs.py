@@ -165,7 +165,8 @@ def test_export_and_import_refuse_them_with_a_message(
 def test_numbers_in_the_query_are_ascii_digits(engine: Engine) -> None:
     with live_app(engine) as srv, httpx.Client(base_url=srv.url, timeout=30) as c:
         h = auth("alice")
-        for query in ("jobs?limit=²", "jobs?limit=١", "jobs?limit=" + "9" * 5000, "events?after=①", "events?limit=٣"):
+        odd = ("jobs?limit=²", "jobs?limit=\u0661", "jobs?limit=" + "9" * 5000, "events?after=①", "events?limit=٣")
+        for query in odd:
             check_error(c.get(f"{BASE}/{query}", headers=h), 400, "InvalidRequest")
         assert c.get(f"{BASE}/jobs?limit=5", headers=h).status_code == 200
 
@@ -194,3 +195,53 @@ def test_the_memory_store_pages_after_a_deleted_job_too(base_engine: Engine) -> 
     boss = Actor.of("boss", [], ["jobDelete"])
     assert eng.delete_job("J2", boss, T0).ok
     assert [j["jobId"] for j in eng.search_jobs(after="J2")] == ["J3"]
+
+
+# -- what one refused request may cost in stored bytes (issue 11) ---------------------------------
+
+MAX_STEP_IDS = 100
+"""The documented cap on ``stepIds`` (payload schema ``maxItems``, docs/http.md)."""
+
+STORED_OVERHEAD = 2048
+"""The documented bound: a refused request stores at most its body plus this many bytes."""
+
+
+def _stored_log_bytes(engine: Engine, url: str) -> int:
+    """Bytes of every action-log row as the database holds them (text and JSON columns)."""
+    columns = ["actor", "action", "body", "now", "response", "reads", "idem_key"]
+    if url.startswith("postgresql"):
+        import psycopg
+
+        total = " + ".join(f"COALESCE(octet_length({c}::text), 0)" for c in columns)
+        with psycopg.connect(url) as conn:
+            row = conn.execute(f"SELECT COALESCE(SUM({total}), 0) FROM action_log").fetchone()
+    else:
+        total = " + ".join(f"COALESCE(length(CAST({c} AS BLOB)), 0)" for c in columns)
+        with sqlite3.connect(url) as conn:
+            row = conn.execute(f"SELECT COALESCE(SUM({total}), 0) FROM action_log").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_a_refused_request_stores_at_most_its_body_and_a_bound(engine: Engine, request: pytest.FixtureRequest) -> None:
+    url = str(request.getfixturevalue("pg_url")) if "postgres" in request.node.name else engine.store.path  # type: ignore[attr-defined]
+    with live_app(engine) as srv, httpx.Client(base_url=srv.url, timeout=30) as c:
+        h = {**auth("bob"), "Content-Type": "application/json"}  # an unprivileged user
+        too_many = json.dumps({"type": "Run", "stepIds": [f"s{i}" for i in range(MAX_STEP_IDS + 1)]})
+        err = check_error(c.post(f"{BASE}/jobs/J1/action", content=too_many, headers=h), 400, "SchemaViolation")
+        assert err["error"]["details"] == ["$.stepIds: 101 items; at most 100 allowed"]
+        start = _stored_log_bytes(engine, url)
+        # 100 distinct unknown step ids filling a 64 KB body: each refused (R15: StepNotInDiagram)
+        width = (64 * 1024 - 40) // MAX_STEP_IDS - 3
+        body = json.dumps({"type": "Run", "stepIds": [f"{i:04d}".ljust(width, "x") for i in range(MAX_STEP_IDS)]})
+        assert 63 * 1024 < len(body) <= 64 * 1024
+        r = c.post(f"{BASE}/jobs/J1/action", content=body, headers={**h, "Idempotency-Key": "amp"})
+        assert r.status_code == 200 and not r.json()["success"]
+        assert {s["status"] for s in r.json()["stepResponses"]} == {"StepNotInDiagram"}
+        stored = _stored_log_bytes(engine, url) - start
+        assert stored <= len(body) + STORED_OVERHEAD, (stored, len(body))
+        # what was kept still answers a retry and reads back as it was answered
+        again = c.post(f"{BASE}/jobs/J1/action", content=body, headers={**h, "Idempotency-Key": "amp"})
+        assert again.json() == r.json()
+        assert engine.action_log("J1")[-1]["response"] == r.json()
+        assert engine.verify_replay(["J1"]) == []

@@ -38,6 +38,7 @@ from .base import (
     SchemaVersionError,
     StoreTransaction,
 )
+from .compact import compact_response
 from .records import JobIndex, dumps, export_header, index_job, job_from_doc, job_summary, run_import, to_micros
 from .sqlrows import KEEP_RANK, filter_where, log_entries_of
 
@@ -290,7 +291,7 @@ class SQLStore(ManagedStore):
                 log["action"],
                 dumps(log.get("body")),
                 log.get("now"),
-                dumps(log.get("response")),
+                dumps(compact_response(log.get("body"), log.get("response"))),
                 dumps(dict(reads)),
                 log.get("idempotencyKey"),
             ),

@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .base import JobFilter
+from .compact import expand_response
 
 __all__ = ["KEEP_RANK", "LOG_COLUMNS", "RECALL", "filter_where", "log_entries_of"]
 
@@ -77,14 +78,15 @@ def log_entries_of(
     """
     out = []
     for seq, jid, actor, action, body, now, resp, reads, key in rows:
+        value = decode(body)
         entry = {
             "sequence": seq,
             "jobId": jid,
             "actor": decode(actor),
             "action": action,
-            "body": decode(body),
+            "body": value,
             "now": now,
-            "response": decode(resp),
+            "response": expand_response(value, decode(resp)),
             "reads": decode(reads) if reads else {},
             "events": events.get(seq, []),
         }
