@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -245,3 +246,58 @@ def test_a_refused_request_stores_at_most_its_body_and_a_bound(engine: Engine, r
         assert again.json() == r.json()
         assert engine.action_log("J1")[-1]["response"] == r.json()
         assert engine.verify_replay(["J1"]) == []
+
+
+# -- every 4xx the server produces has the R14 body (issue 11) ------------------------------------
+
+UNPARSABLE = {
+    "a Content-Length that is no number": b"POST /org/item/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+    "two Content-Lengths": b"POST /org/item/jobs HTTP/1.1\r\nHost: x\r\n"
+    b"Content-Length: 2\r\nContent-Length: 3\r\n\r\n{}",
+    "no Host": b"GET /org/item/jobs HTTP/1.1\r\n\r\n",
+    "a Unicode digit": b"POST /org/item/jobs HTTP/1.1\r\nHost: x\r\nContent-Length: \xc2\xb2\r\n\r\n",
+}
+
+
+def _raw(port: int, request: bytes) -> tuple[int, dict[str, str], bytes]:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(request)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return int(lines[0].split()[1]), {k.lower(): v for k, v in headers.items()}, body
+
+
+def test_uvicorns_own_400s_have_the_error_body_under_stepchart_serve(tmp_path: Path) -> None:
+    from http_helpers import ServeProcess
+
+    from stepchart.http.openapi import validator
+
+    srv = ServeProcess([], cwd=tmp_path).start()
+    try:
+        port = int(srv.url.rsplit(":", 1)[1])
+        for what, request in UNPARSABLE.items():
+            status, headers, body = _raw(port, request)
+            assert status == 400 and headers["content-type"] == "application/json", (what, headers, body)
+            value = json.loads(body)
+            assert not list(validator("error").iter_errors(value)) and value["error"]["type"] == "InvalidHttp", what
+    finally:
+        srv.stop()
+
+
+def test_every_refusal_of_the_app_has_the_error_body(engine: Engine) -> None:
+    with live_app(engine, max_body=1024) as srv, httpx.Client(base_url=srv.url, timeout=30) as c:
+        h, text = auth("alice"), "text/plain"
+        for response, status, type_ in [
+            (c.get(f"{BASE}/nowhere", headers=h), 404, "NotFound"),
+            (c.request("OPTIONS", f"{BASE}/jobs", headers=h), 405, "MethodNotAllowed"),
+            (c.get(f"{BASE}/jobs"), 401, "TokenRequired"),
+            # a Content-Length over the limit is 413 before the media type is looked at (docs/http.md)
+            (c.post(f"{BASE}/jobs", content=b"x" * 2048, headers={**h, "Content-Type": text}), 413, "PayloadTooLarge"),
+            (c.post(f"{BASE}/jobs", content=b"{}", headers={**h, "Content-Type": text}), 415, "UnsupportedMediaType"),
+            (c.get(f"{BASE}/jobs?closed=perhaps", headers=h), 400, "InvalidRequest"),
+        ]:
+            check_error(response, status, type_)

@@ -165,6 +165,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from ..errors import DefinitionError
     from ..http.app import DEFAULT_MAX_BODY, create_app
     from ..http.auth import UserDirectory, UsersFileError
+    from ..http.errors import json_400_protocol
     from ..io.files import data_dir
     from ..stores import StoreError
 
@@ -234,6 +235,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         access_log=not args.no_access_log,
         lifespan="on",
         timeout_graceful_shutdown=10,
+        http=json_400_protocol(),  # uvicorn's own 400s in the R14 body too (issue 11)
     )
     server = uvicorn.Server(config)
     # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal: end with 0 then.
