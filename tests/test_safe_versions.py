@@ -91,7 +91,7 @@ def test_run_and_explain_refuse_another_version_unless_asked(
     before = job.read_text()
     wf = tmp_path / "parcel-edit.yaml"
     wf.write_text(EDITED)  # the designer edited the YAML after the job was saved
-    common = ["--job", str(job), "--workflow", str(wf), "--as", "alice", "--groups", "editors", "--now", T0]
+    common = ["--job", str(job), "--workflow", str(wf), "--as", "alice", "--group", "editors", "--now", T0]
     for command in (["run", *common, "--write"], ["explain", *common]):
         capsys.readouterr()
         assert main([*command, '{"type": "Finish"}']) == 1

@@ -25,12 +25,15 @@ def register(sub: Any) -> None:
     v.add_argument("--jsonl", action="store_true", help="every input is JSON Lines: one payload a line")
     v.add_argument("--format", choices=("text", "json"), default="text")
     v.add_argument("-q", "--quiet", action="store_true", help="no summary line")
+    v.add_argument(
+        "--skip-unknown", action="store_true", help="skip (and count) JSON that is no object with a type: key"
+    )
     v.set_defaults(handler=_cmd_validate)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from ..tools.reporting import Progress, Style, dump_json
-    from ..tools.validate import Payload, ValidationRun, expand_inputs, iter_payloads, validate_one
+    from ..tools.validate import Payload, ValidationRun, expand_inputs, is_payload_like, iter_payloads, validate_one
 
     files, missing = expand_inputs(args.paths)
     if missing:
@@ -43,9 +46,13 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     out = sys.stdout
     style = Style.for_stream(out, args.color) if args.format == "text" else Style(False)
     run = ValidationRun()
+    skipped = 0
     total = None if args.jsonl or any(f == "-" or f.endswith((".jsonl", ".ndjson")) for f in files) else len(files)
     with Progress(total, "payloads", sys.stderr) as progress:
         for item in iter_payloads(files, jsonl=args.jsonl):
+            if args.skip_unknown and isinstance(item, Payload) and not is_payload_like(item):
+                skipped += 1
+                continue
             problems = validate_one(item) if isinstance(item, Payload) else [item]
             run.add(problems)
             progress.advance()
@@ -55,10 +62,15 @@ def _cmd_validate(args: argparse.Namespace) -> int:
                     where = style.bold(f"{p.source}:{p.line}:{p.column}:")
                     print(f"{where} {style.cyan(p.path)}: {p.message}", file=out)
     if args.format == "json":
-        dump_json(run.to_dict(), out, pretty=None)  # thousands of errors: compact unless on a terminal
+        doc = run.to_dict()
+        if args.skip_unknown:
+            doc["skipped"] = skipped
+        dump_json(doc, out, pretty=None)  # thousands of errors: compact unless on a terminal
     elif not args.quiet:
         summary = (
             f"{run.checked} payload{'s' if run.checked != 1 else ''} checked: {run.valid} valid, {run.invalid} invalid"
         )
+        if skipped:
+            summary += f"; {skipped} other document{'s' if skipped != 1 else ''} skipped"
         print(style.verdict(run.invalid == 0, summary), file=out)
     return 1 if run.invalid else 0

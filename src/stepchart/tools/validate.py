@@ -148,6 +148,19 @@ def validate_one(payload: Payload) -> list[PayloadError]:
     return out
 
 
+def is_payload_like(payload: Payload) -> bool:
+    """Whether a payload could be meant as a jobAction body: a JSON object with ``type``, or text that is no JSON.
+
+    ``validate --skip-unknown`` skips the rest (a ``package.json``, editor settings)
+    instead of reporting each as a schema violation; broken JSON is still reported.
+    """
+    try:
+        value = parse_json_strict(payload.data)
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        return True
+    return isinstance(value, dict) and "type" in value
+
+
 # -- inputs ---------------------------------------------------------------------------------------------
 
 
