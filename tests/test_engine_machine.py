@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from statemachine import StateChart
 
-from stepchart import Actor, Engine
+from stepchart import SYSTEM, Actor, Engine
 from stepchart.engine.lifecycle import CHART_ATTRIBUTE
 from stepchart.model import ChartTransition, PathDef, StepDef, StepType, Workflow
 from stepchart.tools.scenarios import ScenarioResult, discover, load_file, run_scenario
@@ -181,7 +181,7 @@ def test_a_user_named_system_is_not_the_engine() -> None:
     from stepchart import SYSTEM
     from stepchart.engine.inputs import as_actor
 
-    assert SYSTEM.is_system and as_actor(None) is SYSTEM and as_actor("system") is SYSTEM
+    assert SYSTEM.is_system and as_actor(SYSTEM) is SYSTEM and not as_actor("system").is_system
     assert not Actor("system").is_system
     assert not Actor.of("system", ["admins"]).is_system
 
@@ -192,7 +192,7 @@ def test_operation_log_bodies_are_camel_case(base_engine: Engine) -> None:
     engine = base_engine.spawn(open_store("memory:"))
     engine.add_workflow(ROOT / "examples" / "parcel-edit.yaml")
     engine.create_job("parcel-edit", "J1", now=NOW)
-    assert engine.assign("J1", "edit", "User", "carol", "system", NOW).success
+    assert engine.assign("J1", "edit", "User", "carol", SYSTEM, NOW).success
     log = engine.store.log_entries("J1")  # type: ignore[attr-defined]
     assert log[-1]["body"] == {
         "operation": "Assign",

@@ -253,9 +253,9 @@ def test_idempotency_key_returns_the_first_answer(client: httpx.Client, engine: 
     act(client, "J1", {"type": "Hold"}, headers={"Idempotency-Key": "k-2"})
     act(client, "J1", {"type": "Hold"})
     assert len(engine.job("J1")["holds"]) == 3
-    # the key is the caller's: another user's same key is another request
+    # another user's same key is refused (issue 11: a key never answers for another request)
     r = client.post(f"{BASE}/jobs/J1/action", json={"type": "Run"}, headers={**auth("bob"), "Idempotency-Key": "k-1"})
-    assert r.json()["stepResponses"][0]["status"] == "Held"
+    assert (r.status_code, r.json()["error"]["type"]) == (422, "IdempotencyKeyReused")
 
 
 def test_idempotency_key_on_step_operations(client: httpx.Client, engine: Engine) -> None:

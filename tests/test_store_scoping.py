@@ -49,8 +49,11 @@ def test_one_idempotency_key_on_two_jobs_acts_on_both(engine: Engine) -> None:
     assert engine.job("J2")["currentSteps"][0]["status"] == "Running"
     assert [e["action"] for e in engine.action_log("J2")] == ["Create", "Run"]
     # within one job the key still recalls the first answer and does nothing
-    again = engine.act("J2", {"type": "Stop"}, ALICE, "2026-03-01T09:03:00Z", idempotency_key="same")
+    again = engine.act("J2", {"type": "Run"}, ALICE, "2026-03-01T09:03:00Z", idempotency_key="same")
     assert again.body == second.body and again.events == []
+    # ... and the same key on another body is refused, not answered with the first reply (issue 11)
+    other = engine.act("J2", {"type": "Stop"}, ALICE, "2026-03-01T09:03:00Z", idempotency_key="same")
+    assert (other.status_code, other.error_type) == (422, "IdempotencyKeyReused")
     assert engine.job("J2")["currentSteps"][0]["status"] == "Running"
 
 

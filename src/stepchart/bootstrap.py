@@ -69,19 +69,19 @@ class Engine(core.Engine):
 
     # -- close, reopen, delete, upgrade -----------------------------------------------------
     def close_job(
-        self, job_id: str, actor: Actor | str | None, now: datetime | str, *, idempotency_key: str | None = None
+        self, job_id: str, actor: Actor | str, now: datetime | str, *, idempotency_key: str | None = None
     ) -> ActionResult:
         """Close a job (``jobClose``); refused while a step runs or when it is closed already."""
         return operations.close_job(self, job_id, actor, now, idempotency_key=idempotency_key)
 
     def reopen_job(
-        self, job_id: str, actor: Actor | str | None, now: datetime | str, *, idempotency_key: str | None = None
+        self, job_id: str, actor: Actor | str, now: datetime | str, *, idempotency_key: str | None = None
     ) -> ActionResult:
         """Reopen a closed job (``jobReopenClosed``), as it was when it closed."""
         return operations.reopen_job(self, job_id, actor, now, idempotency_key=idempotency_key)
 
     def delete_job(
-        self, job_id: str, actor: Actor | str | None, now: datetime | str, *, idempotency_key: str | None = None
+        self, job_id: str, actor: Actor | str, now: datetime | str, *, idempotency_key: str | None = None
     ) -> ActionResult:
         """Delete a job (``jobDelete``); refused while a step runs. Its log and events stay."""
         return operations.delete_job(self, job_id, actor, now, idempotency_key=idempotency_key)
@@ -89,7 +89,7 @@ class Engine(core.Engine):
     def upgrade_job(
         self,
         job_id: str,
-        actor: Actor | str | None,
+        actor: Actor | str,
         now: datetime | str,
         version: str | None = None,
         *,

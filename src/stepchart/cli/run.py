@@ -39,6 +39,11 @@ def _add_job_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--other-job", action="append", default=[], metavar="JOB", help="another job document, for dependency holds"
     )
+    p.add_argument(
+        "--upgrade",
+        action="store_true",
+        help="move a job document on another workflowVersion to the loaded version (else it is refused)",
+    )
     add_actor(p)
     add_now(p)
     p.add_argument("payload", metavar="PAYLOAD", help="the jobAction body: JSON text, a file, or - for standard input")
@@ -134,9 +139,9 @@ def _load_job_context(args: argparse.Namespace) -> tuple[Engine, str, str]:
     engine = definitions_engine(args)
     loaded = [engine.add_workflow(Path(w)) for w in args.workflow]
     for other in args.other_job:
-        engine.load_job(_job_document(read_yaml_file(other), loaded), now=now)
+        engine.load_job(_job_document(read_yaml_file(other), loaded), now=now, upgrade=args.upgrade)
     doc = _job_document(read_yaml_file(args.job), loaded)
-    job = engine.load_job(doc, now=now)
+    job = engine.load_job(doc, now=now, upgrade=args.upgrade)
     return engine, str(job["jobId"]), now
 
 

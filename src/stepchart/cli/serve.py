@@ -215,6 +215,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from ..errors import DefinitionError
     from ..http.app import DEFAULT_MAX_BODY, create_app
     from ..http.auth import UserDirectory, UsersFileError
+    from ..http.errors import json_400_protocol
     from ..http.limits import MAX_HEAD, default_max_connections, guarded_protocol
     from ..http.logs import log_config
     from ..http.reads import ReadPolicy
@@ -302,6 +303,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         "-H 'Content-Type: application/json' -d '{\"type\": \"Run\"}'",
         flush=True,
     )
+    guarded = guarded_protocol(args.header_timeout, args.max_connections or default_max_connections())
     config = uvicorn.Config(
         app,
         log_level=args.log_level,
@@ -309,7 +311,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         access_log=not args.no_access_log,
         lifespan="on",
         timeout_graceful_shutdown=10,
-        http=guarded_protocol(args.header_timeout, args.max_connections or default_max_connections()),
+        # the header timeout and connection cap, and uvicorn's own 400s in the R14 body (issue 11)
+        http=type("StepchartH11Protocol", (json_400_protocol(), guarded), {}),
         h11_max_incomplete_event_size=MAX_HEAD,
         ssl_certfile=tls[0] if tls else None,
         ssl_keyfile=tls[1] if tls else None,

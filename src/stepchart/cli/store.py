@@ -128,11 +128,14 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 @guarded
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the store (or some jobs) as JSON lines: workflows, jobs, log entries with events."""
+    from ..stores.records import refuse_unstorable
+
     store = open_store(args, read_only=True)
     out: TextIO = sys.stdout if args.output in (None, "-") else open(args.output, "w", encoding="utf-8")  # noqa: SIM115
     try:
         n = 0
         for record in store.export_records(args.job or None):
+            refuse_unstorable(record, f"record {n + 1}", "the export is incomplete")
             out.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
             n += 1
         if out is not sys.stdout:
@@ -147,15 +150,18 @@ def cmd_export(args: argparse.Namespace) -> int:
 def _read_records(path: str) -> Iterator[dict[str, Any]]:
     import os
 
+    from ..io.jsontext import parse_json_strict
+
     if path != "-" and os.path.exists(path) and not os.path.isfile(path):
         raise ValueError(f"{path}:1:1: not a regular file (a device, FIFO or folder is not read; - reads stdin)")
+
     src: TextIO = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
     try:
         for n, line in enumerate(src, 1):
             if line.strip():
                 try:
-                    yield json.loads(line)
-                except json.JSONDecodeError as exc:
+                    yield parse_json_strict(line)
+                except ValueError as exc:
                     raise ValueError(f"{path}:{n}: not JSON: {exc}") from None
     finally:
         if src is not sys.stdin:

@@ -26,7 +26,7 @@ from ..vocabulary import ASSIGNMENT_TYPES
 from .definitions import Definitions
 from .dispatch import MAX_AUTOMATIC_MOVES, Dispatcher
 from .explaining import ExplainTracer
-from .inputs import as_actor, as_now
+from .inputs import as_actor, as_now, unstorable_request
 from .lifecycle import Lifecycle
 from .payload import parse_payload
 from .records import creation_log
@@ -190,7 +190,7 @@ class Engine:
         job_id: str | None = None,
         *,
         now: datetime | str | None = None,
-        actor: Actor | str | None = None,
+        actor: Actor | str = SYSTEM,
         idempotency_key: str | None = None,
     ) -> dict[str, Any]:
         """A new job with the workflow's initial step current; automatic steps run at once (R6).
@@ -201,6 +201,8 @@ class Engine:
         wf = self.workflow(workflow_id)
         if wf is None:
             raise KeyError(f"no workflow {workflow_id!r}; loaded: {', '.join(sorted(self.workflows)) or 'none'}")
+        if unstorable_request(job_id, None) is not None:
+            raise ValueError(f"the job id {job_id!r} holds a character no store can keep")
         jid = job_id or self._next_job_id()
         job = Job(jid, wf.id, wf.version)
         return self.start_job(job, wf, as_now(now), as_actor(actor), idempotency_key=idempotency_key)
@@ -211,17 +213,20 @@ class Engine:
         *,
         now: datetime | str | None = None,
         workflow: str | Workflow | None = None,
+        upgrade: bool = False,
     ) -> dict[str, Any]:
         """Store a job given as a 6.2 document (path, JSON/YAML text, mapping or parsed document).
 
         A document without ``currentSteps`` is a new job: its initial step becomes current
         and automatic steps run. Otherwise automatic steps run on the job's next request.
+        A ``workflowVersion`` that is not loaded is refused (both hashes named) unless ``upgrade``.
         """
         doc = as_document(document, "<job>", kind="job document")
         wf = self.workflow(workflow) if isinstance(workflow, str) else workflow
         if isinstance(workflow, str) and wf is None:
             raise KeyError(f"no workflow {workflow!r}")
-        job, is_new = parse_job(doc, self.workflow, self.step_types, workflow=wf)
+        find = self.workflow
+        job, is_new = parse_job(doc, find, self.step_types, workflow=wf, find_version=find, upgrade=upgrade)
         wf = self.workflow_for(job)
         if self.store.exists(job.job_id):
             raise DefinitionError(
@@ -252,7 +257,7 @@ class Engine:
 
     def job(self, job_id: str) -> dict[str, Any]:
         """The job as a 6.2 document; ``KeyError`` if there is none."""
-        job = self.store.get(job_id)
+        job = self.store.get(job_id) if unstorable_request(job_id, None) is None else None
         if job is None:
             raise KeyError(job_id)
         return job.to_doc()
@@ -262,7 +267,7 @@ class Engine:
         self,
         job_id: str,
         body: str | bytes | Mapping[str, Any],
-        actor: Actor | str | None,
+        actor: Actor | str,
         now: datetime | str,
         *,
         idempotency_key: str | None = None,
@@ -286,7 +291,7 @@ class Engine:
         job_id: str,
         step_id: str,
         value: Any,
-        actor: Actor | str | None,
+        actor: Actor | str,
         now: datetime | str,
         *,
         idempotency_key: str | None = None,
@@ -327,7 +332,7 @@ class Engine:
         step_id: str,
         assigned_type: str,
         assigned_to: str | None,
-        actor: Actor | str | None,
+        actor: Actor | str,
         now: datetime | str,
         *,
         idempotency_key: str | None = None,
@@ -352,7 +357,7 @@ class Engine:
         return d.execute(self.store, job_id, Request("Refresh"), SYSTEM, as_now(now), d.nothing)
 
     # -- queries ----------------------------------------------------------------------
-    def enabled_actions(self, job_id: str, actor: Actor | str | None, now: datetime | str) -> dict[str, dict[str, Any]]:
+    def enabled_actions(self, job_id: str, actor: Actor | str, now: datetime | str) -> dict[str, dict[str, Any]]:
         """For each current step, which jobAction types the actor may perform now, and which rule refuses the others.
 
         Each answer comes from a dry run of the request on a copy of the job: nothing changes.
@@ -370,7 +375,7 @@ class Engine:
         return out
 
     def explain(
-        self, job_id: str, body: str | bytes | Mapping[str, Any], actor: Actor | str | None, now: datetime | str
+        self, job_id: str, body: str | bytes | Mapping[str, Any], actor: Actor | str, now: datetime | str
     ) -> tuple[ActionResult, dict[str, list[RuleCheck]]]:
         """What the request would answer, and every rule checked for each target, in order; nothing changes.
 
@@ -381,6 +386,9 @@ class Engine:
             request = parse_payload(body)
         except RequestError as exc:
             return ActionResult(400, exc.body()), tracer.checks
+        refused = unstorable_request(job_id, None)
+        if refused is not None:
+            return ActionResult(400, refused.body()), tracer.checks
         job = self.store.get(job_id)
         if job is None:
             return ActionResult(400, RequestError.job_not_found(job_id).body()), tracer.checks

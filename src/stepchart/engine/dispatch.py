@@ -19,10 +19,12 @@ from ..model.times import format_datetime
 from ..rules import STEP_STATUSES
 from ..rules.context import Context, JobReader
 from ..stores import JobStore
+from ..stores.idempotency import KEY_REUSED_STATUS, recall_request
 from ..trace import Tracer, Tracers
 from .actions import STATUS_TEXT, action
 from .definitions import Definitions
 from .holds import apply_hold, release, release_expired
+from .inputs import unstorable_request
 from .moves import StepMover
 from .records import actor_log, note_event, note_history, operation_body
 from .results import ActionResult, StatusProvider, response
@@ -122,11 +124,21 @@ class Dispatcher:
         idempotency_key: str | None = None,
     ) -> ActionResult:
         """One request in one store transaction; a 200 is committed with its events and its log entry (R12)."""
+        body = request.body if request.body is not None else operation_body(request)
+        refused = unstorable_request(job_id, body)
+        if refused is not None:
+            return ActionResult(400, refused.body())
         with store.transaction(job_id) as tx:
             if tx.job is None:
                 return ActionResult(400, RequestError.job_not_found(job_id).body())
             if idempotency_key is not None:
-                prior = tx.recall(idempotency_key)
+                try:
+                    prior = recall_request(
+                        tx, idempotency_key, username=actor.username, action=request.action, body=body, now=now,
+                        retention=store.key_retention,
+                    )
+                except RequestError as exc:
+                    return ActionResult(KEY_REUSED_STATUS, exc.body())
                 if prior is not None:
                     return ActionResult(200, prior["response"], [])
             job = tx.job
@@ -143,7 +155,7 @@ class Dispatcher:
                     "jobId": job_id,
                     "actor": actor_log(actor),
                     "action": request.action,
-                    "body": request.body if request.body is not None else operation_body(request),
+                    "body": body,
                     "now": now_text,
                     "response": result.body,
                 }

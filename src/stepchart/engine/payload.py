@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import RequestError
-from ..io.jsontext import parse_json_strict
+from ..io.jsontext import describe_unstorable, parse_json_strict
 from ..io.schemas import payload_is_valid, payload_violations
 from ..model import Request
 from ..model.times import parse_datetime
@@ -23,6 +23,9 @@ def validate_payload(body: Any) -> Any:
             raise RequestError("InvalidJson", "The request body is not valid JSON.", [str(exc)]) from None
     else:
         value = body
+        problems = describe_unstorable(value)  # text from the parser was checked there
+        if problems:
+            raise RequestError("InvalidJson", "The request body holds text no store can keep.", problems)
     if payload_is_valid(value):  # jsonschema-rs; jsonschema only to word what is wrong
         return value
     details = payload_violations(value)

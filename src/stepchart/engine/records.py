@@ -58,8 +58,17 @@ def note_event(ctx: Context, name: str, step_id: str | None, *, username: str | 
 
 
 def actor_log(actor: Actor) -> dict[str, Any]:
-    """The actor as the action log keeps it: enough to replay the request."""
-    return {"username": actor.username, "groups": sorted(actor.groups), "privileges": sorted(actor.privileges)}
+    """The actor as the action log keeps it: enough to replay the request.
+
+    The engine itself carries ``"engine": true``; a user who is merely named "system"
+    carries ``"engine": false``, so replay never mistakes one for the other.
+    """
+    out: dict[str, Any] = {
+        "username": actor.username, "groups": sorted(actor.groups), "privileges": sorted(actor.privileges)
+    }
+    if actor.is_system or actor.username == SYSTEM.username:
+        out["engine"] = actor.is_system
+    return out
 
 
 def operation_body(req: Request) -> dict[str, Any]:

@@ -24,6 +24,7 @@ __all__ = [
     "error_body",
     "format_path",
     "internal_error",
+    "json_400_protocol",
     "json_response",
     "routing_error",
     "store_unavailable",
@@ -113,3 +114,27 @@ async def internal_error(request: Request, exc: Exception) -> Response:
     """An unexpected failure: logged with its traceback, answered 500 ``InternalError``."""
     log.exception("unexpected failure of %s %s", request.method, request.url.path, exc_info=exc)
     return HttpError(500, "InternalError", "The service failed unexpectedly; nothing was changed.").response()
+
+
+def json_400_protocol() -> type[Any]:
+    """uvicorn's h11 protocol, with its own 400 (a request h11 cannot parse) in the R14 body.
+
+    uvicorn answers an unparsable request (a bad ``Content-Length``, two of them, no
+    ``Host``, a malformed request line) itself, in plain text, before the app sees it.
+    Passed as ``uvicorn.Config(http=...)``, this class writes the same 400 as
+    ``{"error": {"type": "InvalidHttp", ...}}``. What cannot be answered at all (a
+    client that closes, bytes that never form a request line) gets no answer.
+    """
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class JsonErrorH11Protocol(H11Protocol):
+        def send_400_response(self, msg: str) -> None:
+            body = dump_json(error_body("InvalidHttp", "The request is not valid HTTP/1.1; nothing was done.", [msg]))
+            headers = [(b"content-type", b"application/json"), (b"connection", b"close")]
+            for event in (h11.Response(status_code=400, headers=headers, reason=b"Bad Request"), h11.Data(data=body)):
+                self.transport.write(self.conn.send(event))
+            self.transport.write(self.conn.send(h11.EndOfMessage()))
+            self.transport.close()
+
+    return JsonErrorH11Protocol

@@ -16,9 +16,10 @@ from starlette.responses import Response
 
 from ..engine.core import ActionResult
 from ..errors import RequestError
-from ..stores import JobExistsError
+from ..stores import JobExistsError, Transaction
+from ..stores.idempotency import KEY_REUSED_STATUS, key_reused, recall_request
 from ..vocabulary import AssignmentType
-from .errors import bad_request, json_response
+from .errors import HttpError, bad_request, json_response
 from .service import Call, Service
 
 __all__ = [
@@ -65,7 +66,7 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int) -
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 19) or not low <= int(raw) <= high:  # ASCII only
         raise bad_request(
             "InvalidRequest",
             f"The query parameter {name} must be an integer from {low} to {high}.",
@@ -115,7 +116,7 @@ async def create_job(s: Service, c: Call) -> Response:
                 if job_id is not None:
                     if key is not None:
                         with s.engine.store.transaction(job_id) as tx:
-                            if tx.job is not None and tx.recall(key) is not None:
+                            if tx.job is not None and _created_with(tx, key, c.actor.username, workflow, now, s):
                                 return tx.job.to_doc()  # the retried create: the job it made, as it is now
                     raise bad_request(
                         "InvalidRequest", f"A job {job_id!r} exists already.", [f"jobId: {job_id}"]
@@ -125,6 +126,21 @@ async def create_job(s: Service, c: Call) -> Response:
 
     doc = await s.write(create)
     return json_response(200, _without_history(doc))
+
+
+def _created_with(tx: Transaction, key: str, username: str, workflow: str, now: datetime, s: Service) -> bool:
+    """True when ``key`` made this job (a retried create); another user or workflow: 422."""
+    try:
+        prior = recall_request(
+            tx, key, username=username, action="Create", body=None, now=now,
+            retention=s.engine.store.key_retention, compare_body=False,
+        )
+    except RequestError as exc:
+        raise HttpError(KEY_REUSED_STATUS, exc.type, exc.message, exc.details) from None
+    if prior is not None and (prior.get("body") or {}).get("workflow") != workflow:
+        reused = key_reused("body")
+        raise HttpError(KEY_REUSED_STATUS, reused.type, reused.message, reused.details)
+    return prior is not None
 
 
 async def get_job(s: Service, c: Call) -> Response:

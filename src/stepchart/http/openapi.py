@@ -28,6 +28,7 @@ _ERRORS = {
     "401": "TokenRequired or InvalidToken: no usable token; nothing changed",
     "413": "PayloadTooLarge: the body is over the size limit",
     "415": "UnsupportedMediaType: the body is not application/json (UTF-8)",
+    "422": "IdempotencyKeyReused: the Idempotency-Key was used for another request; nothing ran",
 }
 
 
@@ -40,6 +41,7 @@ def _responses(ok_name: str | None, ok_text: str, *, body: bool) -> dict[str, An
     if body:
         out["413"] = _json("Error", _ERRORS["413"])
         out["415"] = _json("Error", _ERRORS["415"])
+        out["422"] = _json("Error", _ERRORS["422"])
     return out
 
 

@@ -1,11 +1,27 @@
-"""Strict JSON text (RFC 8259): no NaN or Infinity, no duplicate keys."""
+"""Strict JSON text (RFC 8259): no NaN or Infinity, no duplicate keys, and only storable strings.
+
+A string (or key) holding U+0000 or a lone surrogate (``"\\ud800"``: no Unicode
+character, RFC 8259 section 8.2) is refused here, at the payload boundary: neither can
+be written as UTF-8 nor kept in a PostgreSQL text, so a store would fail on it later.
+:func:`unstorable_text` finds them in values that did not come from text (the Python API).
+"""
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["parse_json_strict"]
+__all__ = ["describe_unstorable", "parse_json_strict", "unstorable_text"]
+
+_BAD_CHAR = re.compile("[\x00\ud800-\udfff]")
+"""A character no store can keep: NUL, or half of a surrogate pair."""
+
+_BAD_ESCAPE = re.compile(r"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
+"""The escapes that can produce one (a surrogate pair's halves are checked after decoding)."""
+
+Path_ = tuple[str | int, ...]
 
 
 class _DuplicateKey(ValueError):
@@ -29,10 +45,54 @@ _DECODER = json.JSONDecoder(object_pairs_hook=_pairs, parse_constant=_no_constan
 """Made once: ``json.loads`` with these hooks makes a decoder a call, half the cost of a small body."""
 
 
+def _char_name(text: str) -> str:
+    found = _BAD_CHAR.search(text)
+    code = ord(found.group()) if found else 0
+    return "a NUL character (U+0000)" if code == 0 else f"a lone surrogate (U+{code:04X})"
+
+
+def _shown(text: str) -> str:
+    """``text`` with its unstorable characters written as ``\\uXXXX`` (so a message can be printed)."""
+    return _BAD_CHAR.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def unstorable_text(value: Any, path: Path_ = ()) -> Iterator[tuple[Path_, str]]:
+    """(JSON path, what) of every string or key in ``value`` holding NUL or a lone surrogate."""
+    if isinstance(value, str):
+        if _BAD_CHAR.search(value):
+            yield path, _char_name(value)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            if isinstance(k, str) and _BAD_CHAR.search(k):
+                yield (*path, k), f"the key holds {_char_name(k)}"
+            yield from unstorable_text(v, (*path, k))
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            yield from unstorable_text(v, (*path, i))
+
+
+def describe_unstorable(value: Any) -> list[str]:
+    """``$.a[0]: ...`` lines for :func:`unstorable_text` (empty when every string is storable)."""
+    out = []
+    for path, what in unstorable_text(value):
+        where = "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{_shown(p)}" for p in path)
+        out.append(f"{where}: strings may not hold {what}" if not what.startswith("the key") else f"{where}: {what}")
+    return out
+
+
 def parse_json_strict(text: str | bytes) -> Any:
-    """JSON as RFC 8259 says: no NaN or Infinity, no duplicate keys. Raises ``ValueError``."""
+    """JSON as RFC 8259 says: no NaN or Infinity, no duplicate keys, no NUL or lone surrogate in a string.
+
+    Raises ``ValueError`` (the message names the JSON path of an unstorable string).
+    """
     if isinstance(text, bytes):
         text = text.decode("utf-8")
     if text.startswith("\ufeff"):  # as json.loads refuses it
         raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
-    return _DECODER.decode(text)
+    value = _DECODER.decode(text)
+    if _BAD_ESCAPE.search(text) or _BAD_CHAR.search(text):
+        problems = describe_unstorable(value)
+        if problems:
+            more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+            raise ValueError("; ".join(problems[:5]) + more)
+    return value

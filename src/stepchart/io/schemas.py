@@ -174,6 +174,9 @@ def describe(error: ValidationError) -> tuple[str, str, bool, tuple[str | int, .
         return ("bad-name", f"the key {error.instance!r} does not match {error.validator_value}", True, key_path)
     if v == "pattern":
         return ("bad-name", f"{_short(error.instance)} does not match {error.validator_value}", False, path)
+    if v in ("maxItems", "minItems") and isinstance(error.instance, list | tuple):
+        word = "at most" if v == "maxItems" else "at least"
+        return (f"schema-{v}", f"{len(error.instance)} items; {word} {error.validator_value} allowed", False, path)
     return (f"schema-{v}", error.message, False, path)
 
 

@@ -22,6 +22,7 @@ import yaml
 
 from ..errors import DefinitionError, Problem
 from .files import FileRefused, read_bounded
+from .jsontext import unstorable_text
 
 __all__ = ["MAX_BYTES", "MAX_DEPTH", "Document", "as_document", "parse_yaml", "read_yaml_file"]
 
@@ -217,6 +218,8 @@ def parse_yaml(text: str | bytes, file: str = "<string>") -> Document:
                         key = event.value  # keys are strings, as in JSON
                     elif key == "<<" and event.style in (None, "") and event.tag is None:
                         raise fail(*mark, "merge-key", "merge keys (<<) are not allowed; write the keys out")
+                    for _p, what in unstorable_text(key):
+                        raise fail(*mark, "not-text", f"the key holds {what} (an escape no store can keep)", frame.path)
                     if key in frame.container:
                         raise fail(*mark, "duplicate-key", f"the key {key!r} appears twice in this mapping", frame.path)
                     frame.key = key
@@ -227,6 +230,8 @@ def parse_yaml(text: str | bytes, file: str = "<string>") -> Document:
                     value = _scalar(event)
                 except ValueError as exc:
                     raise fail(*mark, "bad-scalar", str(exc), parent_path) from None
+                for _p, what in unstorable_text(value):
+                    raise fail(*mark, "not-text", f"the value holds {what} (an escape no store can keep)", parent_path)
                 doc.marks[parent_path] = mark
                 _attach(value, parent_path, stack, doc, mark, fail)
                 if not stack:
@@ -307,6 +312,9 @@ def as_document(source: Document | Mapping[str, Any] | str | Path, name: str, *,
         doc = source
     elif isinstance(source, Mapping):
         doc = Document(dict(source), name)
+        for path, what in unstorable_text(doc.value):
+            at = path[:-1] if what.startswith("the key") else path  # never echo the bad key itself
+            raise doc.error(at, "not-text", f"{what if at != path else 'the value holds ' + what}: no store keeps it")
     elif isinstance(source, Path) or ("\n" not in source and source.endswith((".yaml", ".yml", ".json"))):
         doc = read_yaml_file(source)
     else:

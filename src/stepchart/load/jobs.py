@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..errors import DefinitionError
+from ..errors import DefinitionError, Problem
 from ..io.schemas import check_document
 from ..io.yamldoc import Document
 from ..model import CurrentStep, Hold, Job, StepDef, StepType, Workflow
@@ -13,7 +13,10 @@ from ..model.times import format_datetime, parse_datetime
 from ..vocabulary import AssignmentType
 from .workflows import ASSIGNEE_TYPES, as_text
 
-__all__ = ["initial_assignment", "parse_job"]
+__all__ = ["initial_assignment", "parse_job", "upgrade_blockers"]
+
+VersionLookup = Callable[[str, str], Workflow | None]
+"""``lookup(workflow_id, version)``: a loaded workflow version, or None."""
 
 
 def initial_assignment(step: StepDef) -> tuple[AssignmentType, str | None]:
@@ -28,18 +31,64 @@ def _norm_time(value: str | None) -> str | None:
     return None if value is None else format_datetime(parse_datetime(value))
 
 
+def upgrade_blockers(job: Job, target: Workflow, step_types: Mapping[str, StepType]) -> list[str]:
+    """The current steps that keep ``job`` from moving to ``target``: missing from it, or in a status
+    its step's lifecycle does not have (the preconditions of ``upgrade_job``)."""
+    out = []
+    for cs in job.current_steps:
+        step = target.steps.get(cs.step_id)
+        st = step_types.get(step.type) if step is not None else None
+        if st is None or cs.status not in st.states or st.states[cs.status].final:
+            out.append(cs.step_id)
+    return out
+
+
+def _version(
+    doc: Document, workflow: Workflow, find_version: VersionLookup | None, upgrade: bool
+) -> tuple[Workflow, str | None]:
+    """The workflow version the document's job is on, and the version it is upgraded from (or None).
+
+    A document's ``workflowVersion`` is kept: the job runs on that version when it is
+    loaded; another version is refused with both hashes unless ``upgrade`` asks for it.
+    """
+    wanted = doc.value.get("workflowVersion")
+    if not wanted or wanted == workflow.version:
+        return workflow, None
+    own = find_version(workflow.id, wanted) if find_version is not None else None
+    if own is not None:
+        return own, None
+    if upgrade:
+        return workflow, wanted
+    raise doc.error(
+        ("workflowVersion",),
+        "version-mismatch",
+        f"the job is on version {wanted} of workflow {workflow.id!r}, but version {workflow.version} is "
+        "loaded; load its own version, or ask for the upgrade (--upgrade, upgrade=True)",
+    )
+
+
 def parse_job(
     doc: Document,
     find_workflow: Callable[[str], Workflow | None],
     step_types: Mapping[str, StepType],
     *,
     workflow: Workflow | None = None,
+    find_version: VersionLookup | None = None,
+    upgrade: bool = False,
 ) -> tuple[Job, bool]:
     """Check a job document; returns the job and whether it is new (no ``currentSteps``).
 
     ``workflow`` overrides the document's ``workflow`` field (scenarios give it apart).
     Every status must be a state of the step's chart, so a bogus stored state is
-    refused here rather than failing inside python-statemachine later.
+    refused here rather than failing inside python-statemachine later. A document that
+    contradicts its workflow (a current step twice or not in it, a hold or a return
+    value for a step not in it) is refused with the location of each contradiction.
+
+    A ``workflowVersion`` other than the workflow's is looked up with ``find_version``;
+    if that version is not loaded, the document is refused (``version-mismatch``, both
+    hashes named) unless ``upgrade`` is true, in which case the job moves to the loaded
+    version when the upgrade's preconditions hold (no step running, every current step
+    in the new version with a status its lifecycle has).
     """
     problems = check_document(doc, "job")
     if problems:
@@ -52,6 +101,7 @@ def parse_job(
         workflow = find_workflow(wid)
         if workflow is None:
             raise doc.error(("workflow",), "unknown-workflow", f"no workflow {wid!r} is loaded")
+    workflow, upgraded_from = _version(doc, workflow, find_version, upgrade)
     job = Job(v["jobId"], workflow.id, workflow.version, bool(v.get("closed", False)))
     is_new = "currentSteps" not in v
     seen: set[str] = set()
@@ -105,6 +155,14 @@ def parse_job(
                 doc.problem(("holds", i, "holdId"), "duplicate-hold", f"hold id {h['holdId']!r} is used twice")
             )
         hold_ids.add(h["holdId"])
+        if h["stepId"] not in workflow.steps:
+            problems.append(
+                doc.problem(
+                    ("holds", i, "stepId"),
+                    "unknown-step",
+                    f"hold {h['holdId']!r} is on {h['stepId']!r}, not a step of workflow {workflow.id!r}",
+                )
+            )
         job.holds.append(
             Hold(
                 h["holdId"],
@@ -118,6 +176,16 @@ def parse_job(
                 _norm_time(h.get("releasedDate")),
             )
         )
+    for k in v.get("returnValues", {}):
+        if k not in workflow.steps:
+            problems.append(
+                doc.problem(
+                    ("returnValues", k),
+                    "unknown-step",
+                    f"a return value for {k!r}, not a step of workflow {workflow.id!r}",
+                    key=True,
+                )
+            )
     job.return_values = {k: as_text(x) for k, x in v.get("returnValues", {}).items()}
     for h in v.get("history", []):
         rec = {
@@ -128,6 +196,26 @@ def parse_job(
             "action": h["action"],
         }
         job.history.append(rec)
+    if upgraded_from is not None and not problems:
+        problems.extend(_upgrade_problems(doc, job, workflow, step_types, upgraded_from))
     if problems:
         raise DefinitionError(problems)
     return job, is_new
+
+
+def _upgrade_problems(
+    doc: Document, job: Job, target: Workflow, step_types: Mapping[str, StepType], previous: str
+) -> list[Problem]:
+    """Why the job of ``doc`` cannot be upgraded from ``previous`` to ``target`` (empty: it can)."""
+    where = ("workflowVersion",)
+    running = [c.step_id for c in job.current_steps if step_types[target.steps[c.step_id].type].is_running(c.status)]
+    if running:
+        return [
+            doc.problem(
+                where,
+                "upgrade-refused",
+                f"the job cannot move from version {previous} to {target.version}: "
+                f"a step is running ({', '.join(running)})",
+            )
+        ]
+    return []

@@ -25,12 +25,14 @@ from datetime import datetime
 from typing import Any, Final
 
 from ..engine.core import ActionResult, Engine
-from ..engine.inputs import as_actor, as_now
+from ..engine.inputs import as_actor, as_now, unstorable_request
 from ..engine.records import actor_log, event_record, history_record
 from ..errors import RequestError
+from ..load.jobs import upgrade_blockers
 from ..model import Actor, Job, Request
 from ..model.times import format_datetime
 from ..stores import StoreError, StoreTransaction
+from ..stores.idempotency import KEY_REUSED_STATUS, recall_request
 from ..vocabulary import MANAGEMENT_ACTIONS
 
 __all__ = ["JOB_OPERATIONS", "close_job", "delete_job", "reopen_job", "run_operation", "upgrade_job"]
@@ -49,7 +51,7 @@ def _history(job: Job, action: str, actor: Actor, now: datetime) -> None:
 
 
 def close_job(
-    engine: Engine, job_id: str, actor: Actor | str | None, now: datetime | str, *, idempotency_key: str | None = None
+    engine: Engine, job_id: str, actor: Actor | str, now: datetime | str, *, idempotency_key: str | None = None
 ) -> ActionResult:
     """Close a job (``jobClose``); refused while a step runs or when it is closed already."""
 
@@ -64,7 +66,7 @@ def close_job(
 
 
 def reopen_job(
-    engine: Engine, job_id: str, actor: Actor | str | None, now: datetime | str, *, idempotency_key: str | None = None
+    engine: Engine, job_id: str, actor: Actor | str, now: datetime | str, *, idempotency_key: str | None = None
 ) -> ActionResult:
     """Reopen a closed job (``jobReopenClosed``), as it was when it closed."""
 
@@ -79,7 +81,7 @@ def reopen_job(
 
 
 def delete_job(
-    engine: Engine, job_id: str, actor: Actor | str | None, now: datetime | str, *, idempotency_key: str | None = None
+    engine: Engine, job_id: str, actor: Actor | str, now: datetime | str, *, idempotency_key: str | None = None
 ) -> ActionResult:
     """Delete a job (``jobDelete``); refused while a step runs. Its log and events stay."""
 
@@ -94,7 +96,7 @@ def delete_job(
 def upgrade_job(
     engine: Engine,
     job_id: str,
-    actor: Actor | str | None,
+    actor: Actor | str,
     now: datetime | str,
     version: str | None = None,
     *,
@@ -120,12 +122,7 @@ def upgrade_job(
             raise RequestError(
                 "InvalidRequest", f"The job is on version {target.version} already.", [f"version: {target.version}"]
             )
-        missing = []
-        for cs in job.current_steps:
-            step = target.steps.get(cs.step_id)
-            st = engine.step_types.get(step.type) if step is not None else None
-            if st is None or cs.status not in st.states or st.states[cs.status].final:
-                missing.append(cs.step_id)
+        missing = upgrade_blockers(job, target, engine.step_types)
         if missing:
             raise RequestError(
                 "InvalidRequest",
@@ -152,7 +149,7 @@ def run_operation(
     engine: Engine,
     action: str,
     job_id: str,
-    actor: Actor | str | None,
+    actor: Actor | str,
     now: datetime | str,
     body: dict[str, Any],
     change: Change,
@@ -165,12 +162,21 @@ def run_operation(
     answers as it did the first time and changes nothing.
     """
     who, at = as_actor(actor), as_now(now)
+    refused = unstorable_request(job_id, body)
+    if refused is not None:
+        return ActionResult(400, refused.body())
     with engine.store.transaction(job_id) as tx:
         job = tx.job
         if job is None:
             return ActionResult(400, RequestError.job_not_found(job_id).body())
         if idempotency_key is not None:
-            prior = tx.recall(idempotency_key)
+            try:
+                prior = recall_request(
+                    tx, idempotency_key, username=who.username, action=action, body=body, now=at,
+                    retention=engine.store.key_retention,
+                )
+            except RequestError as exc:
+                return ActionResult(KEY_REUSED_STATUS, exc.body())
             if prior is not None:
                 return ActionResult(200, prior["response"], [])
         try:

@@ -89,13 +89,16 @@ class ReplayMismatch:
 def resolve_actor(value: Any, actors: ActorSource = None) -> Actor:
     """The :class:`Actor` of a log entry: a mapping as is, ``system``, else looked up by name.
 
-    The engine itself is logged as user ``system`` (with no groups and no privileges);
-    it comes back as the :data:`~stepchart.model.SYSTEM` sentinel, not as a user of
-    that name.
+    The engine itself is logged with ``"engine": true`` (older logs: as user ``system``
+    with no groups and no privileges); it comes back as the :data:`~stepchart.model.SYSTEM`
+    sentinel. A user named "system" is logged with ``"engine": false`` and stays a user.
     """
     if isinstance(value, Mapping):
         found = Actor.of(value["username"], value.get("groups", ()), value.get("privileges", ()))
-        return SYSTEM if found == SYSTEM else found
+        engine = value.get("engine")
+        if engine is None:  # written before the log marked the engine: its exact form was the engine
+            engine = found.username == SYSTEM.username and not found.groups and not found.privileges
+        return SYSTEM if engine is True else found
     name = str(value)
     if name == "system":
         return SYSTEM
@@ -195,7 +198,7 @@ def _run_entry(clone: Engine, entry: Mapping[str, Any], actors: ActorSource) -> 
                 f"workflow {body['workflow']!r} version {body.get('workflowVersion')!r} is neither loaded nor stored",
             )
         if body.get("document") is not None:
-            clone.load_job(body["document"], now=now, workflow=wf)
+            clone.load_job(body["document"], now=now, workflow=wf, upgrade=True)  # as it was stored: on wf
         else:
             clone.start_job(Job(jid, wf.id, wf.version), wf, parse_datetime(now), actor)
         return None

@@ -18,7 +18,8 @@ class Actor:
 
     @classmethod
     def of(cls, username: str, groups: Any = (), privileges: Any = ()) -> Actor:
-        return cls(username, frozenset(groups), frozenset(privileges))
+        """An actor from any iterables of names; one string is one name, not its letters."""
+        return cls(username, _names(groups), _names(privileges))
 
     @property
     def is_system(self) -> bool:
@@ -26,4 +27,22 @@ class Actor:
         return self is SYSTEM
 
 
-SYSTEM = Actor("system")
+@dataclass(frozen=True, eq=False)
+class _Engine(Actor):
+    """The engine itself: equal only to itself, never to a user named "system"."""
+
+    def __repr__(self) -> str:
+        return "SYSTEM"
+
+    def __reduce__(self) -> str:
+        return "SYSTEM"  # copies and pickles are the one sentinel, so identity holds
+
+
+def _names(value: Any) -> frozenset[str]:
+    if isinstance(value, str):
+        return frozenset([value])
+    return frozenset(value)
+
+
+SYSTEM: Actor = _Engine("system")
+"""The engine itself (R6, R9a): the only actor that skips assignment and privilege rules."""

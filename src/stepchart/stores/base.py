@@ -24,12 +24,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from ..model import Actor, Job
 
 __all__ = [
+    "DEFAULT_KEY_RETENTION",
     "SCHEMA_VERSION",
     "ImportReport",
     "JobExistsError",
@@ -44,8 +45,11 @@ __all__ = [
     "read_of",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The newest database schema this code knows (see the migrations of each SQL store)."""
+
+DEFAULT_KEY_RETENTION = timedelta(hours=24)
+"""How long an idempotency key answers for its request, in request time (see :mod:`.idempotency`)."""
 
 WorkflowLookup = Callable[[str, str], Mapping[str, Any] | None]
 """``lookup(workflow_id, version)``: the workflow's source mapping, to store beside jobs."""
@@ -73,7 +77,9 @@ class Transaction:
     events: list[dict[str, Any]] = field(default_factory=list)
     log: dict[str, Any] | None = None
     recall: Callable[[str], dict[str, Any] | None] = field(default=lambda _key: None, repr=False)
-    """The action-log entry already recorded under an idempotency key, if any (set by the store)."""
+    """The action-log entry recorded under an idempotency key in this incarnation of the job (after
+    its last ``Delete``), if any, with its ``actor``, ``action``, ``body``, ``now`` and ``response``
+    (set by the store; :func:`~stepchart.stores.idempotency.recall_request` checks it)."""
 
     def commit(self, job: Job, events: list[dict[str, Any]], log: dict[str, Any] | None = None) -> None:
         """Mark the job (and what the request caused) to be saved when the transaction ends."""
@@ -93,6 +99,9 @@ class StoreTransaction(Transaction):
 
 class JobStore(ABC):
     """What the engine needs of a store: one job's transaction, reads of other jobs, creation."""
+
+    key_retention: timedelta = DEFAULT_KEY_RETENTION
+    """How long an idempotency key answers (request time); set it on a store to change it."""
 
     @abstractmethod
     def get(self, job_id: str) -> Job | None:

@@ -42,6 +42,9 @@ class MemoryStore(ManagedStore):
         self._event_log_seq: list[int | None] = []
         self._workflows: dict[tuple[str, str], dict[str, Any]] = {}
         self._log_seq = 0
+        self._ranks: dict[str, int] = {}
+        """Each job's creation rank (kept after deletion), for paging with ``after``."""
+        self._next_rank = 0
 
     # -- JobStore ---------------------------------------------------------------------------
     def get(self, job_id: str) -> Job | None:
@@ -62,6 +65,7 @@ class MemoryStore(ManagedStore):
             self._save_workflow_of(job)
             self._jobs[job.job_id] = job.copy()
             self._order.append(job.job_id)
+            self._ranks[job.job_id] = self._next_rank = self._next_rank + 1
             self._append(events or [], log, {})
 
     def job_ids(self) -> list[str]:
@@ -69,10 +73,20 @@ class MemoryStore(ManagedStore):
             return list(self._order)
 
     def _recall(self, job_id: str, key: str) -> dict[str, Any] | None:
-        """The job's log entry recorded under an idempotency key (keys are scoped per job)."""
-        return next(
-            (e for e in reversed(self.log) if e.get("jobId") == job_id and e.get("idempotencyKey") == key), None
-        )
+        """The job's log entry recorded under an idempotency key in its current incarnation.
+
+        Keys are scoped per job, and to the entries after the job's last ``Delete``, as in
+        the SQL stores.
+        """
+        for e in reversed(self.log):
+            if e.get("jobId") != job_id:
+                continue
+            if e.get("action") == "Delete":
+                return None
+            if e.get("idempotencyKey") == key:
+                found: dict[str, Any] = copy.deepcopy(e)
+                return found
+        return None
 
     @contextmanager
     def transaction(self, job_id: str) -> Iterator[StoreTransaction]:
@@ -132,8 +146,9 @@ class MemoryStore(ManagedStore):
     def search(self, flt: JobFilter) -> list[dict[str, Any]]:
         with self._lock:
             ids = self._order
-            if flt.after is not None and flt.after in ids:
-                ids = ids[ids.index(flt.after) + 1 :]
+            rank = self._ranks.get(flt.after) if flt.after is not None else None
+            if rank is not None:  # a deleted job keeps its rank: the page goes on after where it was
+                ids = [i for i in ids if self._ranks[i] > rank]
             out = [job_summary(self._jobs[i].to_doc()) for i in ids if flt.matches(self._jobs[i])]
         return out[: flt.limit] if flt.limit is not None else out
 
@@ -207,6 +222,7 @@ class MemoryStore(ManagedStore):
             def put_job(job: Job) -> None:
                 self._jobs[job.job_id] = job
                 self._order.append(job.job_id)
+                self._ranks[job.job_id] = self._next_rank = self._next_rank + 1
 
             def put_log(rec: Mapping[str, Any]) -> None:
                 entry = {k: v for k, v in rec.items() if k not in ("kind", "sequence", "events", "reads")}

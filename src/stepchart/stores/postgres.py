@@ -31,7 +31,7 @@ from ..model import Job
 from .base import SCHEMA_VERSION, StoreError, StoreTransaction, Transaction
 from .records import JobIndex, dumps, index_job, job_from_doc
 from .sql import Migration, SQLStore
-from .sqlrows import LOG_COLUMNS
+from .sqlrows import LOG_COLUMNS, RECALL, log_entries_of
 
 if TYPE_CHECKING:
     import psycopg
@@ -124,6 +124,8 @@ MIGRATIONS: list[Migration] = [
         ],
         SQLStore._backfill_holds,
     ),
+    (3, "creation rank of deleted jobs (a paging cursor that survives deletion)",
+     ["CREATE TABLE deleted_jobs (job_id TEXT PRIMARY KEY, n BIGINT NOT NULL)"], None),
 ]
 assert MIGRATIONS[-1][0] == SCHEMA_VERSION
 
@@ -242,14 +244,13 @@ class PostgresStore(SQLStore):
             self._end_reads()
 
     def _recall(self, conn: psycopg.Connection[Any], job_id: str, key: str) -> dict[str, Any] | None:
-        """The job's log entry recorded under an idempotency key (read under the job's row lock)."""
+        """The job's log entry under an idempotency key, in its current incarnation (under the row lock)."""
         row = conn.execute(
-            "SELECT seq, response FROM action_log WHERE job_id = %s AND idem_key = %s ORDER BY seq DESC LIMIT 1",
-            (job_id, key),
+            self._q(RECALL.replace("SELECT seq FROM", f"SELECT {LOG_COLUMNS} FROM")), (job_id, key, job_id)
         ).fetchone()
         if row is None:
             return None
-        return {"sequence": int(row[0]), "jobId": job_id, "response": row[1], "idempotencyKey": key}
+        return log_entries_of([row], {}, self._json)[0]
 
     def _write_job_row(
         self,

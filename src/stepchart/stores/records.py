@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ..io.jsontext import describe_unstorable
 from ..model import CurrentStep, Hold, Job
 from ..model.times import parse_datetime
 from .base import ImportReport, JobExistsError, StoreError
@@ -153,6 +154,17 @@ def check_header(record: Mapping[str, Any]) -> None:
         )
 
 
+def refuse_unstorable(record: Any, where: str, outcome: str) -> None:
+    """A :class:`StoreError` naming the first string of ``record`` holding NUL or a lone surrogate.
+
+    Export and import refuse them: no store can keep them, and a lone surrogate cannot even
+    be written as UTF-8 (issue 11).
+    """
+    problems = describe_unstorable(record)
+    if problems:
+        raise StoreError(f"{where}: {problems[0]}; {outcome}")
+
+
 def export_header(schema_version: int) -> dict[str, Any]:
     """The first record of an export."""
     return {"kind": "stepchart-export", "format": EXPORT_FORMAT, "schemaVersion": schema_version}
@@ -187,6 +199,7 @@ def run_import(
 
     header = False
     for i, rec in enumerate(records):
+        refuse_unstorable(rec, f"record {i + 1}", "nothing was imported")
         if not header:
             check_header(rec)
             header = True

@@ -36,9 +36,10 @@ from .base import (
     ManagedStore,
     StoreTransaction,
 )
+from .compact import compact_response
 from .records import JobIndex, dumps, export_header, index_job, job_from_doc, job_summary, run_import, to_micros
 from .schema import Migration, migrate_schema, read_schema
-from .sqlrows import filter_where, log_entries_of
+from .sqlrows import KEEP_RANK, filter_where, log_entries_of
 
 __all__ = ["Migration", "SQLStore"]
 
@@ -203,6 +204,8 @@ class SQLStore(ManagedStore):
     ) -> None:
         """Write what a committed request on an existing job left: the job (or its deletion), log and events."""
         if tx.deleted:
+            # the job's creation rank stays, so that paging with after=<this id> goes on from here
+            conn.execute(self._q(KEEP_RANK), (job_id,))
             for table in ("jobs", "job_steps", "job_waits"):
                 conn.execute(self._q(f"DELETE FROM {table} WHERE job_id = ?"), (job_id,))
         elif tx.job_to_save is not None:
@@ -274,7 +277,7 @@ class SQLStore(ManagedStore):
                 log["action"],
                 dumps(log.get("body")),
                 log.get("now"),
-                dumps(log.get("response")),
+                dumps(compact_response(log.get("body"), log.get("response"))),
                 dumps(dict(reads)),
                 log.get("idempotencyKey"),
             ),

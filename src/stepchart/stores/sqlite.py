@@ -37,7 +37,7 @@ from ..model import Job
 from .base import SCHEMA_VERSION, JobExistsError, StoreError, StoreTransaction, Transaction
 from .records import JobIndex, dumps, index_job, job_from_doc
 from .sql import Migration, SQLStore
-from .sqlrows import LOG_COLUMNS
+from .sqlrows import LOG_COLUMNS, RECALL
 
 __all__ = ["MIGRATIONS", "SQLiteStore"]
 
@@ -107,6 +107,8 @@ MIGRATIONS: list[Migration] = [
         ],
         SQLStore._backfill_holds,
     ),
+    (3, "creation rank of deleted jobs (a paging cursor that survives deletion)",
+     ["CREATE TABLE deleted_jobs (job_id TEXT PRIMARY KEY, n INTEGER NOT NULL)"], None),
 ]
 assert MIGRATIONS[-1][0] == SCHEMA_VERSION
 
@@ -278,10 +280,8 @@ class SQLiteStore(SQLStore):
             raise
 
     def _recall(self, conn: sqlite3.Connection, job_id: str, key: str) -> dict[str, Any] | None:
-        """The job's log entry recorded under an idempotency key (read under the write lock)."""
-        row = conn.execute(
-            "SELECT seq FROM action_log WHERE job_id = ? AND idem_key = ? ORDER BY seq DESC LIMIT 1", (job_id, key)
-        ).fetchone()
+        """The job's log entry under an idempotency key, in its current incarnation (read under the write lock)."""
+        row = conn.execute(RECALL, (job_id, key, job_id)).fetchone()
         if row is None:
             return None
         found = self.log_entries(job_id, after=row[0] - 1, limit=1)

@@ -6,8 +6,22 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .base import JobFilter
+from .compact import expand_response
 
-__all__ = ["LOG_COLUMNS", "filter_where", "log_entries_of"]
+__all__ = ["KEEP_RANK", "LOG_COLUMNS", "RECALL", "filter_where", "log_entries_of"]
+
+RECALL = (
+    "SELECT seq FROM action_log WHERE job_id = ? AND idem_key = ? AND seq > COALESCE("
+    "(SELECT MAX(seq) FROM action_log WHERE job_id = ? AND action = 'Delete'), 0) ORDER BY seq DESC LIMIT 1"
+)
+"""The newest log row of a job under an idempotency key, after the job's last ``Delete`` (its
+incarnation)."""
+
+KEEP_RANK = (
+    "INSERT INTO deleted_jobs (job_id, n) SELECT job_id, n FROM jobs WHERE job_id = ? "
+    "ON CONFLICT (job_id) DO UPDATE SET n = excluded.n"
+)
+"""Remember a job's creation rank as it is deleted, so paging ``after`` it goes on from its place."""
 
 LOG_COLUMNS = "seq, job_id, actor, action, body, now, response, reads, idem_key"
 """The columns of an action-log row, in the order :func:`log_entries_of` reads them."""
@@ -48,8 +62,10 @@ def filter_where(
         )
         args.extend([flt.actor.username, *among_args])
     if flt.after is not None:
-        where.append("j.n > COALESCE((SELECT n FROM jobs WHERE job_id = ?), 0)")
-        args.append(flt.after)
+        where.append(
+            "j.n > COALESCE((SELECT n FROM jobs WHERE job_id = ?), (SELECT n FROM deleted_jobs WHERE job_id = ?), 0)"
+        )
+        args.extend([flt.after, flt.after])
     return where, args
 
 
@@ -62,14 +78,15 @@ def log_entries_of(
     """
     out = []
     for seq, jid, actor, action, body, now, resp, reads, key in rows:
+        value = decode(body)
         entry = {
             "sequence": seq,
             "jobId": jid,
             "actor": decode(actor),
             "action": action,
-            "body": decode(body),
+            "body": value,
             "now": now,
-            "response": decode(resp),
+            "response": expand_response(value, decode(resp)),
             "reads": decode(reads) if reads else {},
             "events": events.get(seq, []),
         }

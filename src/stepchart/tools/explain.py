@@ -130,7 +130,7 @@ def explain(
     engine: Engine,
     job_id: str,
     body: str | bytes | Mapping[str, Any],
-    actor: Actor | str | None,
+    actor: Actor | str,
     now: datetime | str,
 ) -> Explanation:
     """What ``engine.act(job_id, body, actor, now)`` would answer, and why; the job is not changed."""

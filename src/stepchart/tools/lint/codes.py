@@ -66,6 +66,8 @@ CODES: dict[str, tuple[str, str]] = {
     "duplicate-current-step": ("error", "a step current twice in a job document"),
     "duplicate-hold": ("error", "two holds with one id in a job document"),
     "duplicate-job": ("error", "a job id that is already stored"),
+    "version-mismatch": ("error", "a job document on a workflow version that is not loaded (ask for the upgrade)"),
+    "upgrade-refused": ("error", "a job document that cannot move to the loaded workflow version"),
     # the project file (stepchart.yaml)
     "project-path-missing": ("error", "a folder or file the project file names does not exist"),
     # job templates (templates)
