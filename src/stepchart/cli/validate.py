@@ -30,7 +30,7 @@ def register(sub: Any) -> None:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from ..tools.reporting import Progress, Style, dump_json
-    from ..tools.validate import Payload, ValidationRun, expand_inputs, iter_payloads, validate_one
+    from ..tools.validate import PayloadError, check_payloads, expand_inputs
 
     files, missing = expand_inputs(args.paths)
     if missing:
@@ -42,18 +42,17 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         return 2
     out = sys.stdout
     style = Style.for_stream(out, args.color) if args.format == "text" else Style(False)
-    run = ValidationRun()
     total = None if args.jsonl or any(f == "-" or f.endswith((".jsonl", ".ndjson")) for f in files) else len(files)
     with Progress(total, "payloads", sys.stderr) as progress:
-        for item in iter_payloads(files, jsonl=args.jsonl):
-            problems = validate_one(item) if isinstance(item, Payload) else [item]
-            run.add(problems)
-            progress.advance()
-            if args.format == "text" and problems:
-                progress.close()
-                for p in problems:
-                    where = style.bold(f"{p.source}:{p.line}:{p.column}:")
-                    print(f"{where} {style.cyan(p.path)}: {p.message}", file=out)
+
+        def show(problems: list[PayloadError]) -> None:
+            progress.close()
+            for p in problems:
+                out.write(f"{style.bold(f'{p.source}:{p.line}:{p.column}:')} {style.cyan(p.path)}: {p.message}\n")
+
+        run = check_payloads(
+            files, jsonl=args.jsonl, on_problems=show if args.format == "text" else None, on_progress=progress.advance
+        )
     if args.format == "json":
         dump_json(run.to_dict(), out, pretty=None)  # thousands of errors: compact unless on a terminal
     elif not args.quiet:

@@ -8,6 +8,11 @@ an invalid payload is worded, by jsonschema as the engine's 400 details are
 (:func:`stepchart.io.schemas.payload_violation_items`: same text, same order), so
 jsonschema is imported only when a payload needs its words; :func:`locate` finds each
 violation's line and column in the JSON text.
+
+Most payloads are valid, so :func:`check_payloads` asks :func:`looks_valid` first (one
+parse, one jsonschema-rs call, no object made for the payload) and builds a
+:class:`Payload` and its errors only for the others; files are read with one
+``os.open``/``os.read`` each, without a file object (see ``bench/TOOLS_FIGURES.md``).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Any, NamedTuple
 
 from ..errors import format_path
 from ..io.files import JSON_SUFFIXES, walk_files
+from ..io.jsontext import _DECODER as _STRICT
 from ..io.jsontext import parse_json_strict
 from ..io.schemas import payload_is_valid, payload_violation_items
 
@@ -29,9 +35,12 @@ __all__ = [
     "Payload",
     "PayloadError",
     "ValidationRun",
+    "check_payloads",
     "expand_inputs",
     "iter_payloads",
     "locate",
+    "looks_valid",
+    "read_bytes",
     "validate_one",
 ]
 
@@ -171,32 +180,139 @@ def expand_inputs(paths: Sequence[str]) -> tuple[list[str], list[str]]:
     return files, missing
 
 
+_O_RDONLY = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+_CHUNK = 1 << 16
+
+
+def read_bytes(name: str) -> bytes:
+    """A whole file, through its descriptor: ``open()`` would make a file object a file, 10,000 a run.
+
+    Read until the end (an empty read), so a pipe (``<(...)``) or a file growing is read whole.
+    """
+    fd = os.open(name, _O_RDONLY)
+    try:
+        data = os.read(fd, _CHUNK)
+        if data:
+            more = os.read(fd, _CHUNK)
+            if more:
+                chunks = [data, more]
+                while more:
+                    more = os.read(fd, _CHUNK)
+                    chunks.append(more)
+                data = b"".join(chunks)
+    finally:
+        os.close(fd)
+    return data
+
+
+def _read_input(name: str, stdin: Any) -> tuple[str, bytes]:
+    """(source, bytes) of one input; ``-`` is standard input, named ``<stdin>``. Raises ``OSError``."""
+    if name == "-":
+        stream = stdin if stdin is not None else sys.stdin.buffer
+        data = stream.read()
+        return "<stdin>", data.encode("utf-8") if isinstance(data, str) else data
+    return name, read_bytes(name)
+
+
+def _unreadable(name: str, exc: OSError) -> PayloadError:
+    return PayloadError(name, 1, 1, "$", f"cannot read the file: {exc.strerror or exc}", "Unreadable")
+
+
 def iter_payloads(files: Sequence[str], *, jsonl: bool = False, stdin: Any = None) -> Iterator[Payload | PayloadError]:
     """Each payload of the inputs; JSON Lines (``--jsonl``, or a ``.jsonl``/``.ndjson`` file) give one a line.
 
     An unreadable file yields a :class:`PayloadError` in place of its payloads.
     """
     for name in files:
-        if name == "-":
-            stream = stdin if stdin is not None else sys.stdin.buffer
-            data = stream.read()
-            source = "<stdin>"
-        else:
-            try:
-                with open(name, "rb", buffering=0) as f:
-                    data = f.read()
-            except OSError as exc:
-                yield PayloadError(name, 1, 1, "$", f"cannot read the file: {exc.strerror or exc}", "Unreadable")
-                continue
-            source = name
-        if isinstance(data, str):
-            data = data.encode("utf-8")
+        try:
+            source, data = _read_input(name, stdin)
+        except OSError as exc:
+            yield _unreadable(name, exc)
+            continue
         if jsonl or name.endswith(JSONL_SUFFIXES):
             for i, line in enumerate(data.split(b"\n"), start=1):
                 if line.strip():
                     yield Payload(source, i, line)
         else:
             yield Payload(source, None, data)
+
+
+_SCAN: Callable[[str, int], tuple[Any, int]] = _STRICT.scan_once  # type: ignore[attr-defined]
+"""The strict decoder's scanner (its hooks refuse NaN and duplicate keys), called without ``decode``'s frames."""
+
+
+def looks_valid(data: bytes) -> bool:
+    """True when the engine certainly accepts ``data``; False when :func:`validate_one` must look.
+
+    The quick verdict for the many valid payloads: strict JSON starting at the first byte and
+    ending in whitespace at most, then jsonschema-rs. Anything unusual (leading whitespace, a
+    BOM, bad UTF-8, ``NaN``, a duplicate key, deep nesting) answers False and is left to
+    :func:`validate_one`, whose verdict is the engine's: so False never means invalid.
+    """
+    try:
+        text = data.decode("utf-8")
+        value, end = _SCAN(text, 0)
+    except Exception:  # StopIteration, ValueError, RecursionError, UnicodeDecodeError: the full check decides
+        return False
+    if end != len(text) and text[end:].strip(" \t\n\r"):
+        return False
+    return payload_is_valid(value)
+
+
+def check_payloads(
+    files: Sequence[str],
+    *,
+    jsonl: bool = False,
+    stdin: Any = None,
+    on_problems: Callable[[list[PayloadError]], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> ValidationRun:
+    """Check every payload of ``files``: the run's counts and errors, in input order.
+
+    ``on_problems`` gets each invalid payload's errors as it is found (a terminal sees them
+    at once); ``on_progress`` the number of payloads checked since its last call, every 512.
+    The same payloads and verdicts as :func:`iter_payloads` and :func:`validate_one`, with
+    the valid ones judged by :func:`looks_valid` and never made into objects.
+    """
+    run = ValidationRun()
+    errors = run.errors
+    checked = invalid = ticked = 0
+
+    def bad(problems: list[PayloadError]) -> None:
+        nonlocal invalid
+        invalid += 1
+        errors.extend(problems)
+        if on_problems is not None:
+            on_problems(problems)
+
+    for name in files:
+        try:
+            source, data = _read_input(name, stdin)
+        except OSError as exc:
+            checked += 1
+            bad([_unreadable(name, exc)])
+            continue
+        if jsonl or name.endswith(JSONL_SUFFIXES):
+            for i, line in enumerate(data.split(b"\n"), start=1):
+                if line.strip():
+                    checked += 1
+                    if not looks_valid(line):
+                        problems = validate_one(Payload(source, i, line))
+                        if problems:
+                            bad(problems)
+        else:
+            checked += 1
+            if not looks_valid(data):
+                problems = validate_one(Payload(source, None, data))
+                if problems:
+                    bad(problems)
+        if on_progress is not None and checked - ticked >= 512:
+            on_progress(checked - ticked)
+            ticked = checked
+    if on_progress is not None and checked > ticked:
+        on_progress(checked - ticked)
+    run.checked, run.invalid = checked, invalid
+    return run
 
 
 @dataclass
