@@ -163,18 +163,21 @@ def validate_one(payload: Payload) -> list[PayloadError]:
 def expand_inputs(paths: Sequence[str]) -> tuple[list[str], list[str]]:
     """Files (or ``-``) to read, in order, and the paths that do not exist.
 
-    Folders are searched recursively for ``*.json``, ``*.jsonl`` and ``*.ndjson`` by
+    A path named directly is read whatever it is (a file, a pipe such as ``<(...)``). Folders
+    are searched recursively for ``*.json``, ``*.jsonl`` and ``*.ndjson`` by
     :func:`stepchart.io.files.walk_files` (path order, hidden files and folders skipped);
     a file found in a folder is named as the folder was given (``./in`` gives ``./in/a.json``).
     """
     files: list[str] = []
     missing: list[str] = []
     for raw in paths:
-        if raw == "-" or os.path.isfile(raw):
+        if raw == "-":
             files.append(raw)
         elif os.path.isdir(raw):
             found, _ = walk_files([raw], JSON_SUFFIXES)
             files.extend(f.spelled for f in found)
+        elif os.path.exists(raw):  # a file, or a pipe named as one (``<(...)``, ``/dev/stdin``)
+            files.append(raw)
         else:
             missing.append(raw)
     return files, missing
