@@ -42,7 +42,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from jsonschema_cli import ENV, run_check_jsonschema
+from jsonschema_cli import ENV, children_cpu, run_check_jsonschema
 
 from stepchart.io.schemas import load_schema
 
@@ -240,12 +240,20 @@ def main() -> None:
         run_stepchart(corpus)  # warm-up: bytecode and the page cache, for both tools
         run_check_jsonschema(schema, files)
         run_floor(corpus)
+        cpu: dict[str, list[float]] = {"stepchart": [], "check-jsonschema": [], "floor": []}
         for _ in range(args.rounds):
+            c0 = children_cpu()
             t, ours_bad, summary = run_stepchart(corpus)
             ours_t.append(t)
+            c1 = children_cpu()
             t2, theirs_bad = run_check_jsonschema(schema, files)
             theirs_t.append(t2)
+            c2 = children_cpu()
             floor_t.append(run_floor(corpus))
+            c3 = children_cpu()
+            cpu["stepchart"].append(c1 - c0)
+            cpu["check-jsonschema"].append(c2 - c1)
+            cpu["floor"].append(c3 - c2)
         phases = profile_phases(corpus, args.phases) if args.phases else {}
         differ = sorted(ours_bad ^ theirs_bad)
         edge_dir = root / "edge"
@@ -263,6 +271,10 @@ def main() -> None:
     print(f"  read + parse only        {floor:8.3f} s   (the floor: 1/{1 / floor_share:.1f} of check-jsonschema)")
     print(f"  speed-up                 {speedup:8.1f}x  (median of the rounds' ratios)")
     print(f"  stepchart / floor        {over_floor:8.2f}")
+    cpu_med = {k: statistics.median(v) for k, v in cpu.items()}
+    cpu_ratio = statistics.median(b / a for a, b in zip(cpu["stepchart"], cpu["check-jsonschema"], strict=True))
+    print(f"  CPU time (user + system): stepchart {cpu_med['stepchart']:.3f} s, check-jsonschema "
+          f"{cpu_med['check-jsonschema']:.3f} s ({cpu_ratio:.1f}x), floor {cpu_med['floor']:.3f} s")  # fmt: skip
     if phases:
         print(f"  where stepchart's time goes (median of {args.phases} fresh processes, ms):")
         for name, secs in phases.items():
@@ -277,6 +289,7 @@ def main() -> None:
         "stepchart_s": round(ours, 3), "check_jsonschema_s": round(theirs, 3), "floor_s": round(floor, 3),
         "speedup": round(speedup, 2), "stepchart_over_floor": round(over_floor, 2),
         "floor_share_of_check_jsonschema": round(floor_share, 3),
+        "cpu_s": {k: round(v, 3) for k, v in cpu_med.items()}, "cpu_speedup": round(cpu_ratio, 2),
         "phases_ms": {k: round(1000 * v, 1) for k, v in phases.items()},
         "invalid": summary["invalid"], "verdicts_differ": len(differ),
         "edge_cases": edges, "python": platform.python_version(),
