@@ -10,9 +10,9 @@ jsonschema is imported only when a payload needs its words; :func:`locate` finds
 violation's line and column in the JSON text.
 
 Most payloads are valid, so :func:`check_payloads` asks :func:`looks_valid` first (one
-parse, one jsonschema-rs call, no object made for the payload) and builds a
-:class:`Payload` and its errors only for the others; files are read with one
-``os.open``/``os.read`` each, without a file object (see ``bench/TOOLS_FIGURES.md``).
+scan, one jsonschema-rs call) and calls :func:`validate_one` only for the others; files
+are read with one ``os.open``/``os.read`` each, without a file object (see
+``bench/TOOLS_FIGURES.md``).
 """
 
 from __future__ import annotations
@@ -217,10 +217,6 @@ def _read_input(name: str, stdin: Any) -> tuple[str, bytes]:
     return name, read_bytes(name)
 
 
-def _unreadable(name: str, exc: OSError) -> PayloadError:
-    return PayloadError(name, 1, 1, "$", f"cannot read the file: {exc.strerror or exc}", "Unreadable")
-
-
 def iter_payloads(files: Sequence[str], *, jsonl: bool = False, stdin: Any = None) -> Iterator[Payload | PayloadError]:
     """Each payload of the inputs; JSON Lines (``--jsonl``, or a ``.jsonl``/``.ndjson`` file) give one a line.
 
@@ -230,7 +226,7 @@ def iter_payloads(files: Sequence[str], *, jsonl: bool = False, stdin: Any = Non
         try:
             source, data = _read_input(name, stdin)
         except OSError as exc:
-            yield _unreadable(name, exc)
+            yield PayloadError(name, 1, 1, "$", f"cannot read the file: {exc.strerror or exc}", "Unreadable")
             continue
         if jsonl or name.endswith(JSONL_SUFFIXES):
             for i, line in enumerate(data.split(b"\n"), start=1):
@@ -274,41 +270,25 @@ def check_payloads(
 
     ``on_problems`` gets each invalid payload's errors as it is found (a terminal sees them
     at once); ``on_progress`` the number of payloads checked since its last call, every 512.
-    The same payloads and verdicts as :func:`iter_payloads` and :func:`validate_one`, with
-    the valid ones judged by :func:`looks_valid` and never made into objects.
+    The payloads of :func:`iter_payloads` and the verdicts of :func:`validate_one`, which
+    only looks at what :func:`looks_valid` does not pass.
     """
     run = ValidationRun()
     errors = run.errors
     checked = invalid = ticked = 0
-
-    def bad(problems: list[PayloadError]) -> None:
-        nonlocal invalid
-        invalid += 1
-        errors.extend(problems)
-        if on_problems is not None:
-            on_problems(problems)
-
-    for name in files:
-        try:
-            source, data = _read_input(name, stdin)
-        except OSError as exc:
-            checked += 1
-            bad([_unreadable(name, exc)])
-            continue
-        if jsonl or name.endswith(JSONL_SUFFIXES):
-            for i, line in enumerate(data.split(b"\n"), start=1):
-                if line.strip():
-                    checked += 1
-                    if not looks_valid(line):
-                        problems = validate_one(Payload(source, i, line))
-                        if problems:
-                            bad(problems)
+    for item in iter_payloads(files, jsonl=jsonl, stdin=stdin):
+        checked += 1
+        if isinstance(item, PayloadError):
+            problems = [item]
+        elif looks_valid(item.data):
+            problems = []
         else:
-            checked += 1
-            if not looks_valid(data):
-                problems = validate_one(Payload(source, None, data))
-                if problems:
-                    bad(problems)
+            problems = validate_one(item)
+        if problems:
+            invalid += 1
+            errors.extend(problems)
+            if on_problems is not None:
+                on_problems(problems)
         if on_progress is not None and checked - ticked >= 512:
             on_progress(checked - ticked)
             ticked = checked
