@@ -42,20 +42,19 @@ def test_a_named_file_is_taken_as_it_is_and_a_missing_path_is_refused_or_kept(tm
     assert kept == [tmp_path / "nope.yaml", PARCEL]  # in order, for the loader to report
 
 
-def _actor(style: str, *argv: str) -> object:
+def _actor(*argv: str) -> object:
     parser = argparse.ArgumentParser()
-    add_actor(parser, style)  # type: ignore[arg-type]
-    return acting_user(parser.parse_args(list(argv)), style)  # type: ignore[arg-type]
+    add_actor(parser)
+    return acting_user(parser.parse_args(list(argv)))
 
 
-def test_the_two_spellings_of_the_actor_keep_their_meanings() -> None:
-    assert _actor("designer") is SYSTEM
-    designer = _actor("designer", "--as", "bob", "--groups", "a, b", "--groups", "c", "--privilege", "p,q")
-    assert designer == Actor.of("bob", ["a", "b", "c"], ["p", "q"])
-    assert _actor("designer", "--groups", "a") == Actor.of("system", ["a"])
-    assert _actor("store") is SYSTEM
-    assert _actor("store", "--group", "a") is SYSTEM  # --as system is the engine itself, whatever else is given
-    assert _actor("store", "--as", "bob", "--group", "a,b", "--privilege", "p") == Actor.of("bob", ["a,b"], ["p"])
+def test_one_spelling_of_the_actor_with_the_old_ones_as_aliases() -> None:
+    assert _actor() is SYSTEM
+    assert _actor("--as", "system") is SYSTEM  # a bare --as system is the engine itself
+    bob = Actor.of("bob", ["a", "b", "c"], ["p", "q"])
+    assert _actor("--as", "bob", "--group", "a, b", "--group", "c", "--privilege", "p,q") == bob
+    assert _actor("--as", "bob", "--groups", "a,b", "--group", "c", "--privileges", "p", "--privilege", "q") == bob
+    assert _actor("--groups", "a") == Actor.of("system", ["a"])  # a user named system holding the group
 
 
 def test_request_time_reads_rfc_3339_or_the_clock() -> None:

@@ -101,9 +101,8 @@ def test_serve_with_defaults_opens_stepchart_db_and_answers_an_action(tmp_path: 
     ("args", "message"),
     [
         (["--database", "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2"], "the store postgresql:"),
-        (["--workflow", "missing.yaml"], "missing.yaml"),
     ],
-)
+)  # a missing --workflow is a usage error (exit 2): tests/test_cli_dialect.py
 def test_serve_reports_startup_problems_plainly(tmp_path: Path, args: list[str], message: str) -> None:
     r = subprocess.run(
         [sys.executable, "-m", "stepchart.cli", "serve", "--port", "0", *args],

@@ -73,3 +73,26 @@ def test_installed_cli_runs_the_demo_and_a_scenario_from_another_folder(installe
     run = _run(installed, tmp_path, "-m", "stepchart.cli", "test", "s.yaml")
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.strip().endswith("1 passed, 0 failed")
+
+
+def test_installed_yaml_modelines_name_schemas_that_exist_there(installed: Path) -> None:
+    """Issue 12: the copies under stepchart/data keep modelines, pointing at the installed schemas."""
+    import re
+
+    from stepchart.io.yamldoc import read_yaml_file
+    from stepchart.tools.lint import document_kind
+
+    data = installed / "stepchart" / "data"
+    copies = sorted(p for p in data.rglob("*") if p.suffix in (".yaml", ".yml"))
+    originals = sorted(p for f in ("statecharts", "rules", "examples") for p in (ROOT / f).rglob("*.yaml"))
+    assert [p.relative_to(data) for p in copies] == [p.relative_to(ROOT) for p in originals]  # scenarios too
+    for copy in copies:
+        m = re.fullmatch(r"# yaml-language-server: \$schema=(\S+)", copy.read_text("utf-8").splitlines()[0])
+        assert m, f"{copy}: no modeline"
+        kind = document_kind(read_yaml_file(copy).value)
+        target = (copy.parent / m.group(1)).resolve()
+        assert target == (installed / "stepchart" / "schemas" / f"{kind}.schema.json").resolve(), copy
+        assert target.is_file()
+        assert copy.read_text("utf-8").splitlines()[1:] == (ROOT / copy.relative_to(data)).read_text(
+            "utf-8"
+        ).splitlines()[1:]  # only the modeline changed

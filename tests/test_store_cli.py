@@ -149,8 +149,9 @@ def test_default_store_is_stepchart_db_in_the_working_folder(capsys: pytest.Capt
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("STEPCHART_STORE", raising=False)
+    assert run(capsys, "sweep")[0] == 0  # a command that writes creates it
+    assert (tmp_path / "stepchart.db").exists()
     for _ in range(2):  # a second run opens the same file again
         assert run(capsys, "jobs", "list") == (0, "", "0 jobs\n")
-    assert (tmp_path / "stepchart.db").exists()
 
 

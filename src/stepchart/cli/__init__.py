@@ -5,16 +5,14 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+from . import main as _commands  # loaded first, so the function below is what ``stepchart.cli.main`` stays
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``stepchart`` console script."""
-    from .main import main as _main
-
-    return _main(argv)
+    return _commands.main(argv)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The whole ``stepchart`` argument parser (every command registered)."""
-    from .main import build_parser as _build
-
-    return _build()
+    return _commands.build_parser()

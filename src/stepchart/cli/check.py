@@ -21,14 +21,27 @@ def register(sub: Any) -> None:
         "rules that can never pass). Exit 1 when an error is found (or a warning, with --strict).",
     )  # fmt: skip
     add_color(c)
-    c.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (folders: every *.yaml, *.yml)")
-    c.add_argument("--format", choices=("text", "json"), default="text")
+    c.add_argument(
+        "paths",
+        nargs="*",
+        metavar="PATH",
+        help="files or folders (folders: every *.yaml, *.yml); - reads standard input",
+    )
+    c.add_argument(
+        "--format",
+        choices=("text", "json", "github", "sarif"),
+        default="text",
+        help="text (default), json, github (GitHub Actions workflow commands) or sarif (SARIF 2.1.0)",
+    )
     add_definitions(
         c,
-        charts_help="charts the workflows use besides the checked ones (default: shipped)",
-        rules_help="rules the charts are checked against (default: the checked rules files, else shipped)",
+        charts_help="charts the workflows use besides the shipped and the checked ones (repeat)",
+        rules_help="rules the charts are checked against besides the shipped and the checked ones (repeat)",
     )
     c.add_argument("--strict", action="store_true", help="warnings count as problems (exit 1)")
+    c.add_argument(
+        "--skip-unknown", action="store_true", help="skip (and count) named files that are no stepchart document"
+    )
     c.add_argument("--codes", action="store_true", help="print the table of finding codes and exit")
     c.set_defaults(handler=_cmd_check)
 
@@ -50,10 +63,23 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if not args.paths:
         err("stepchart check: give files or folders to check (or --codes)")
         return 2
+    from ..errors import DefinitionError
+    from ..io.yamldoc import Document, parse_yaml
     from ..tools.lint import check_paths
 
+    stdin: Document | DefinitionError | None = None
+    if "-" in args.paths:
+        if args.paths.count("-") > 1:
+            err("stepchart check: standard input (-) can be read once")
+            return 2
+        try:
+            stdin = parse_yaml(sys.stdin.buffer.read(), "<stdin>")
+        except DefinitionError as exc:
+            stdin = exc
     try:
-        result = check_paths(args.paths, charts=args.charts, rules=args.rules)
+        result = check_paths(
+            args.paths, charts=args.charts, rules=args.rules, skip_unknown=args.skip_unknown, stdin=stdin
+        )
     except FileNotFoundError as exc:
         err(f"stepchart check: no such file or folder: {exc}")
         return 2
@@ -61,9 +87,21 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if args.format == "json":
         dump_json(result.to_dict(), out)
         return 1 if failing else 0
-    style = Style.for_stream(out, args.color)
+    if args.format == "sarif":
+        from .. import __version__
+        from ..tools.lint import CODES
+        from ..tools.reporting import sarif_log
+
+        dump_json(sarif_log(result.problems, CODES, version=__version__), out)
+        return 1 if failing else 0
+    style = Style.for_stream(out, args.color) if args.format == "text" else Style(False)
     for p in result.problems:
-        print(problem_text(p, style), file=out)
+        if args.format == "github":
+            from ..tools.reporting import github_annotation
+
+            print(github_annotation(p), file=out)
+        else:
+            print(problem_text(p, style), file=out)
     checked = [f for f in result.files if not f.skipped]
     kinds: dict[str, int] = {}
     for f in checked:
@@ -87,6 +125,7 @@ def _count(n: int, kind: str) -> str:
         "scenario": ("scenario file", "scenario files"),
         "workflow": ("workflow", "workflows"),
         "job": ("job document", "job documents"),
+        "project": ("project file", "project files"),
         "invalid": ("invalid file", "invalid files"),
         "unknown": ("unknown file", "unknown files"),
     }.get(kind, (kind, kind))

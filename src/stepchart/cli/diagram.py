@@ -1,4 +1,8 @@
-"""``stepchart diagram``: draw a workflow or a lifecycle chart as Mermaid, Graphviz DOT, SVG or PNG."""
+"""``stepchart diagram``: draw a workflow or a lifecycle chart as Mermaid, Graphviz DOT, SVG, PNG or PDF.
+
+The suffix of ``-o FILE`` decides the format; ``--format`` says it for standard output and
+must agree with the suffix when both are given.
+"""
 
 from __future__ import annotations
 
@@ -7,24 +11,26 @@ import sys
 from typing import Any
 
 from .options import add_definitions
-from .output import err, print_problems, write_bytes
+from .output import UsageError, err, print_problems, write_bytes
 
-__all__ = ["FORMAT_SUFFIXES", "register"]
+__all__ = ["FORMATS", "FORMAT_SUFFIXES", "output_format", "register"]
 
-FORMAT_SUFFIXES = {".mmd": "mermaid", ".mermaid": "mermaid", ".dot": "dot", ".gv": "dot", ".svg": "svg",
-                   ".png": "png"}  # fmt: skip
-"""The format ``-o FILE`` asks for by its suffix, when ``--format`` is not given."""
+FORMATS = ("mermaid", "dot", "svg", "png", "pdf")
+FORMAT_SUFFIXES = {".mmd": "mermaid", ".mermaid": "mermaid", ".md": "mermaid", ".dot": "dot", ".gv": "dot",
+                   ".svg": "svg", ".png": "png", ".pdf": "pdf"}  # fmt: skip
+"""The format of ``-o FILE``, by its suffix (``.md``: Mermaid in a fenced block, as Markdown renders it)."""
 
 
 def register(sub: Any) -> None:
     """Add ``diagram`` to the ``stepchart`` parser's subcommands."""
     d = sub.add_parser(
-        "diagram", help="draw a workflow or a lifecycle chart (Mermaid, Graphviz DOT, SVG, PNG)",
+        "diagram", help="draw a workflow or a lifecycle chart (Mermaid, Graphviz DOT, SVG, PNG, PDF)",
         description="Draw a workflow (steps, paths, return values, assignments; automatic and skippable steps "
-        "marked) or a lifecycle chart (states, events, guards). SVG and PNG need Graphviz's dot.",
+        "marked) or a lifecycle chart (states, events, guards). The suffix of -o FILE decides the format "
+        f"({', '.join(FORMAT_SUFFIXES)}). SVG, PNG and PDF need Graphviz's dot.",
     )  # fmt: skip
     d.add_argument("file", metavar="FILE", help="a workflow or lifecycle chart (YAML)")
-    d.add_argument("--format", choices=("mermaid", "dot", "svg", "png"), help="default: from -o's suffix, else mermaid")
+    d.add_argument("--format", choices=FORMATS, help="default: from -o's suffix, else mermaid")
     d.add_argument("--job", metavar="JOB", help="highlight this job's current steps and statuses (JSON or YAML)")
     d.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
     add_definitions(d, rules_help=None)
@@ -40,29 +46,32 @@ def _cmd_diagram(args: argparse.Namespace) -> int:
     from ..load.charts import load_chart_dir, parse_chart
     from ..load.jobs import parse_job
     from ..load.workflows import parse_workflow
-    from ..tools.diagram import DiagramError, chart_dot, chart_mermaid, job_view, render, workflow_dot, workflow_mermaid
+    from ..tools.diagram import (
+        RENDERED,
+        DiagramError,
+        chart_dot,
+        chart_mermaid,
+        job_view,
+        render,
+        workflow_dot,
+        workflow_mermaid,
+    )
     from ..tools.lint import document_kind
 
-    fmt = args.format
-    if fmt is None:
-        fmt = FORMAT_SUFFIXES.get(Path(args.output).suffix.lower(), "mermaid") if args.output else "mermaid"
-    if not Path(args.file).is_file():
-        err(f"stepchart diagram: no such file: {args.file}")
-        return 2
-    if args.job and not Path(args.job).is_file():
-        err(f"stepchart diagram: no such file: {args.job}")
-        return 2
+    fmt = output_format(args.format, args.output)
+    for path in (args.file, args.job):
+        if path and not Path(path).is_file():
+            raise UsageError(f"no such file: {path}", usage=False)
     try:
         doc = read_yaml_file(args.file)
         kind = document_kind(doc.value)
         if kind == "chart":
             if args.job:
-                err("stepchart diagram: --job highlights a workflow's steps; this is a lifecycle chart")
-                return 2
+                raise UsageError("--job highlights a workflow's steps; this is a lifecycle chart")
             st = parse_chart(doc)
             text = chart_mermaid(st) if fmt == "mermaid" else chart_dot(st)
         elif kind == "workflow":
-            types = load_chart_dir(*(args.charts or [data_dir("statecharts")]))
+            types = load_chart_dir(*(args.charts if args.charts is not None else [data_dir("statecharts")]))
             wf = parse_workflow(doc, types)
             view = None
             if args.job:
@@ -82,14 +91,34 @@ def _cmd_diagram(args: argparse.Namespace) -> int:
     except DefinitionError as exc:
         print_problems(exc.problems)
         return 1
+    if args.output and Path(args.output).suffix.lower() == ".md":
+        text = f"```mermaid\n{text}```\n"
     data = text.encode("utf-8")
-    if fmt in ("svg", "png"):
-        if fmt == "png" and not args.output and sys.stdout.isatty():
-            err("stepchart diagram: not writing PNG to a terminal; use -o FILE or redirect the output")
-            return 2
+    if fmt in RENDERED:
+        if fmt != "svg" and not args.output and sys.stdout.isatty():
+            raise UsageError(f"not writing {fmt.upper()} to a terminal; use -o FILE or redirect the output")
         try:
             data = render(text, fmt)
         except DiagramError as exc:
-            err(f"stepchart diagram: {exc}")
-            return 2
+            raise UsageError(str(exc), usage=False) from None
     return write_bytes(data, args.output, "diagram")
+
+
+def output_format(given: str | None, output: str | None) -> str:
+    """The format to write: ``-o``'s suffix decides, ``--format`` must agree with it; else ``--format``, else mermaid.
+
+    Raises :class:`~.output.UsageError` for a suffix that names no format, or a ``--format``
+    that contradicts it.
+    """
+    from pathlib import Path
+
+    suffix = Path(output).suffix.lower() if output else ""
+    if not suffix:  # standard output, or a file named without a suffix
+        return given or "mermaid"
+    by_suffix = FORMAT_SUFFIXES.get(suffix)
+    if by_suffix is None:
+        known = ", ".join(FORMAT_SUFFIXES)
+        raise UsageError(f"-o {output}: the suffix {suffix} names no format; give one of {known}")
+    if given is not None and given != by_suffix:
+        raise UsageError(f"--format {given} contradicts -o {output}, which is {by_suffix}")
+    return by_suffix

@@ -1,7 +1,7 @@
 """``stepchart jobs``: list, close, reopen, delete and upgrade the jobs of a store; its events feed.
 
 The options and the engine are those of the store commands (:mod:`.store`): ``--store``,
-and for the requests ``--workflows``/``--charts``/``--rules``, ``--as`` with ``--group``
+and for the requests ``--workflow``/``--charts``/``--rules``, ``--as`` with ``--group``
 and ``--privilege``, and ``--now``.
 """
 
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from .options import (
     acting_user,
     add_actor,
+    add_format,
     add_now,
     add_store,
     add_store_engine,
@@ -48,7 +49,7 @@ def cmd_jobs_list(args: argparse.Namespace) -> int:
     """List jobs: open or closed, of a workflow, assigned to someone, at a step."""
     from ..stores import JobFilter
 
-    store = open_store(args)
+    store = open_store(args, read_only=True)
     try:
         flt = JobFilter(
             closed=args.closed,
@@ -59,7 +60,7 @@ def cmd_jobs_list(args: argparse.Namespace) -> int:
             limit=args.limit,
         )
         jobs = store.search(flt)
-        if args.json:
+        if args.format == "json":
             print(json.dumps(jobs, indent=2, ensure_ascii=False))
             return 0
         for j in jobs:
@@ -79,7 +80,7 @@ def _each_job(op: JobOperation) -> Handler:
         store = open_store(args)
         try:
             engine = store_engine(args, store)
-            actor, now = acting_user(args, "store"), request_time(args.now or None)
+            actor, now = acting_user(args), request_time(args.now or None)
             refused = 0
             for job_id in args.job_ids:
                 result = op(engine, job_id, actor, now, args)
@@ -120,7 +121,7 @@ def _upgrade(engine: Engine, job_id: str, actor: Actor, now: datetime, args: arg
 @guarded
 def cmd_jobs_events(args: argparse.Namespace) -> int:
     """Print the events feed after a sequence number, one JSON object a line."""
-    store = open_store(args)
+    store = open_store(args, read_only=True)
     try:
         for event in store.events_after(args.after, args.job, args.limit):
             print(json.dumps(event, ensure_ascii=False, separators=(",", ":")))
@@ -150,7 +151,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--step", default=None, metavar="ID", help="jobs where this step is current")
     p.add_argument("--after", default=None, metavar="ID", help="jobs created after this one (paging)")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="at most N jobs")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    add_format(p, "--json")
     p.set_defaults(handler=cmd_jobs_list)
 
     operations: tuple[tuple[str, JobOperation, str], ...] = (
@@ -162,7 +163,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     for name, op, text in operations:
         p = jsub.add_parser(name, help=text, description=op.__doc__)
         add_store_engine(p)
-        add_actor(p, "store")
+        add_actor(p)
         add_now(p, "time of the request (RFC 3339; default: now)", default=None)
         p.add_argument("job_ids", nargs="+", metavar="JOB_ID")
         if name == "upgrade":

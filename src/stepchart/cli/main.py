@@ -3,50 +3,119 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
-__all__ = ["COMMAND_MODULES", "build_parser", "main"]
+__all__ = ["COMMAND_MODULES", "Parser", "build_parser", "main", "subcommands"]
 
 COMMAND_MODULES = (
     "stepchart.cli.test",
     "stepchart.cli.demo",
     "stepchart.cli.check",
+    "stepchart.cli.verify",
     "stepchart.cli.diagram",
+    "stepchart.cli.wmdiagram",
     "stepchart.cli.run",
     "stepchart.cli.validate",
     "stepchart.cli.schema",
     "stepchart.cli.store",
     "stepchart.cli.jobs",
     "stepchart.cli.serve",
+    "stepchart.cli.init",
+    "stepchart.cli.completion",
 )
 """The modules that add their subcommands through ``register(subparsers)``, in the order ``--help`` lists them."""
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, with "did you mean X?" for a mistyped command, choice or option.
+
+    An unknown option is reported with the usage of the (sub)command it was given to, not
+    the top-level one argparse would print.
+    """
+
+    def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:  # type: ignore[override]
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            target: argparse.ArgumentParser = getattr(parsed, "usage_parser", self)
+            known = [f for a in target._actions if a.help != argparse.SUPPRESS for f in a.option_strings]
+            typed = [x.split("=")[0] for x in extras if x.startswith("-")]
+            close = [m for x in typed for m in difflib.get_close_matches(x, known, 1)]
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            target.error(f"unrecognized arguments: {' '.join(extras)}{hint}")
+        return parsed
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        choices = action.choices
+        if choices is not None and value not in choices:
+            names = [str(c) for c in choices]
+            close = difflib.get_close_matches(str(value), names, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            listed = ", ".join(repr(c) for c in names)
+            raise argparse.ArgumentError(action, f"invalid choice: {value!r}{hint} (choose from {listed})")
+
+
+def subcommands(parser: argparse.ArgumentParser) -> Iterator[tuple[str, str, argparse.ArgumentParser]]:
+    """The subcommands of ``parser``, in the order ``--help`` lists them: (name, help, parser)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            helps = {a.dest: a.help or "" for a in action._choices_actions}
+            for name, sub in action.choices.items():
+                yield name, helps.get(name, ""), sub
+
+
+def _name_usage_parsers(parser: argparse.ArgumentParser) -> None:
+    """Let every (sub)command's parsed arguments carry its own parser, for usage errors found after parsing."""
+    for _name, _help, sub in subcommands(parser):
+        sub.set_defaults(usage_parser=sub)
+        _name_usage_parsers(sub)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole ``stepchart`` argument parser, every command registered."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="stepchart",
         description="A declarative workflow-step engine: YAML lifecycles and rules, and the jobAction contract.",
+        epilog="Exit codes: 0 all is well, 1 problems found, 2 usage (or a path that does not exist); "
+        "test: 5 when no scenario was selected.",
     )
     parser.add_argument("--version", action="version", version="stepchart 0.1.0")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(sub)
+    _name_usage_parsers(parser)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` and run the command; its exit code (2 without a command)."""
+    """Parse ``argv`` and run the command; its exit code (2 without a command or on a usage error)."""
+    from .output import UsageError
+
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse has printed the usage error (2), the help or the version (0)
+        return exc.code if isinstance(exc.code, int) else 2
     handler = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()
         return 2
+    if hasattr(args, "no_project"):  # the commands that load definitions (options.add_definitions)
+        from .options import apply_project
+
+        if apply_project(args):
+            return 2
     try:
         code: int = handler(args)
+    except UsageError as exc:
+        usage: argparse.ArgumentParser = getattr(args, "usage_parser", parser)
+        if exc.usage:
+            usage.print_usage(sys.stderr)
+        print(f"{usage.prog}: error: {exc}", file=sys.stderr)
+        return 2
     except BrokenPipeError:
         return 0
     except KeyboardInterrupt:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -12,19 +11,34 @@ if TYPE_CHECKING:
     from ..errors import Problem
     from ..tools.reporting import Style
 
-__all__ = ["Handler", "UsageError", "err", "guarded", "print_problems", "problem_text", "write_bytes"]
+__all__ = ["Handler", "UsageError", "err", "error", "guarded", "print_problems", "problem_text", "write_bytes"]
 
 Handler = Callable[[argparse.Namespace], int]
 """A command: the parsed arguments in, the exit code out."""
 
 
 class UsageError(Exception):
-    """A bad argument: reported on standard error, exit 2."""
+    """A bad argument or a path that does not exist: exit 2.
+
+    Raised by a command after parsing; :func:`stepchart.cli.main.main` prints it as argparse
+    prints its own usage errors: the command's usage line (unless ``usage=False``, for a
+    missing path), then ``stepchart COMMAND: error: MESSAGE``.
+    """
+
+    def __init__(self, message: str, *, usage: bool = True) -> None:
+        super().__init__(message)
+        self.usage = usage
 
 
 def err(message: str) -> None:
     """A line on standard error."""
     print(message, file=sys.stderr)
+
+
+def error(command: str, message: str) -> None:
+    """``stepchart COMMAND: error: MESSAGE`` on standard error: argparse's prefix, the one every command uses."""
+    prog = f"stepchart {command}" if command and not command.startswith("stepchart") else command or "stepchart"
+    print(f"{prog}: error: {message}", file=sys.stderr)
 
 
 def print_problems(problems: list[Problem], style: Style | None = None) -> None:
@@ -38,19 +52,10 @@ def print_problems(problems: list[Problem], style: Style | None = None) -> None:
 
 def problem_text(p: Problem, style: Style) -> str:
     """One problem as a line, its place relative to the working folder."""
-    where = style.bold(f"{_shown(p.file)}:{p.line}:{p.column}:")
+    from ..tools.reporting import shown_path
+
+    where = style.bold(f"{shown_path(p.file)}:{p.line}:{p.column}:")
     return f"{where} {style.severity(p.severity)}{style.dim(f'[{p.code}]')}: {p.message}"
-
-
-def _shown(path: str) -> str:
-    """An absolute path under the working folder as a relative one (the shipped charts load absolute)."""
-    if not os.path.isabs(path):
-        return path
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return path
-    return path if rel.startswith("..") else rel
 
 
 def write_bytes(data: bytes, output: str | None, command: str) -> int:
@@ -60,7 +65,7 @@ def write_bytes(data: bytes, output: str | None, command: str) -> int:
             with open(output, "wb") as f:
                 f.write(data)
         except OSError as exc:
-            err(f"stepchart {command}: cannot write {output}: {exc.strerror or exc}")
+            error(command, f"cannot write {output}: {exc.strerror or exc}")
             return 2
         return 0
     sys.stdout.flush()
@@ -70,7 +75,7 @@ def write_bytes(data: bytes, output: str | None, command: str) -> int:
 
 
 def guarded(fn: Handler) -> Handler:
-    """Turn the expected failures (store, files, documents) into ``error: ...`` and exit code 2."""
+    """Turn the expected failures (store, files, documents) into ``stepchart COMMAND: error: ...`` and exit 2."""
 
     def run(args: argparse.Namespace) -> int:
         from ..errors import DefinitionError
@@ -79,7 +84,8 @@ def guarded(fn: Handler) -> Handler:
         try:
             return fn(args)
         except (StoreError, FileNotFoundError, DefinitionError, ValueError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            usage = getattr(args, "usage_parser", None)
+            error(usage.prog if usage is not None else "stepchart", str(exc))
             return 2
 
     run.__doc__ = fn.__doc__

@@ -11,8 +11,18 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from .options import acting_user, add_actor, add_color, add_definitions, add_now, definitions_engine, request_time
-from .output import UsageError, err, print_problems
+from .options import (
+    acting_user,
+    add_actor,
+    add_color,
+    add_definitions,
+    add_format,
+    add_now,
+    add_option,
+    definitions_engine,
+    request_time,
+)
+from .output import UsageError, error, print_problems
 
 if TYPE_CHECKING:
     from ..bootstrap import Engine
@@ -24,17 +34,12 @@ __all__ = ["register"]
 def _add_job_options(p: argparse.ArgumentParser) -> None:
     """The job, its workflows, the actor, the time and the payload of ``explain`` and ``run``."""
     p.add_argument("--job", required=True, metavar="JOB", help="the job document (JSON or YAML, SPEC 6.2)")
-    p.add_argument(
-        "--workflow",
-        required=True,
-        action="append",
-        metavar="WORKFLOW",
-        help="the workflow file (repeat for the workflows of --other-job)",
-    )
+    add_option(p, "--workflow", "--workflows", action="append", default=[], metavar="WORKFLOW",
+               help="the workflow file, required (repeat for the workflows of --other-job)")  # fmt: skip
     p.add_argument(
         "--other-job", action="append", default=[], metavar="JOB", help="another job document, for dependency holds"
     )
-    add_actor(p, "designer")
+    add_actor(p)
     add_now(p)
     p.add_argument("payload", metavar="PAYLOAD", help="the jobAction body: JSON text, a file, or - for standard input")
     add_definitions(p)
@@ -50,7 +55,7 @@ def register(sub: Any) -> None:
         "1 if not.",
     )  # fmt: skip
     _add_job_options(e)
-    e.add_argument("--format", choices=("text", "json"), default="text")
+    add_format(e)
     e.set_defaults(handler=_cmd_explain)
 
     r = sub.add_parser(
@@ -67,7 +72,7 @@ def register(sub: Any) -> None:
         metavar="FILE",
         help="write the new job document here instead (YAML for .yaml/.yml, else JSON)",
     )
-    r.add_argument("--format", choices=("text", "json"), default="text")
+    add_format(r)
     r.set_defaults(handler=_cmd_run)
 
     n = sub.add_parser(
@@ -104,7 +109,7 @@ def _payload(arg: str) -> bytes:
     if path.is_file():
         return path.read_bytes()
     if not arg.lstrip().startswith(("{", "[", '"')) and ("/" in arg or arg.endswith((".json", ".jsonl"))):
-        raise UsageError(f"no such payload file: {arg}")
+        raise UsageError(f"no such payload file: {arg}", usage=False)
     return arg.encode("utf-8")  # JSON text (the engine answers InvalidJson if it is not)
 
 
@@ -113,7 +118,7 @@ def _files_exist(*paths: str) -> None:
 
     for p in paths:
         if not Path(p).is_file():
-            raise UsageError(f"no such file: {p}")
+            raise UsageError(f"no such file: {p}", usage=False)
 
 
 def _load_job_context(args: argparse.Namespace) -> tuple[Engine, str, str]:
@@ -122,6 +127,8 @@ def _load_job_context(args: argparse.Namespace) -> tuple[Engine, str, str]:
 
     from ..io.yamldoc import read_yaml_file
 
+    if not args.workflow:
+        raise UsageError("the following arguments are required: --workflow")
     _files_exist(args.job, *args.workflow, *args.other_job)
     now = _now(args.now)
     engine = definitions_engine(args)
@@ -164,14 +171,11 @@ def _with_context(args: argparse.Namespace, command: str) -> tuple[Engine, str, 
     try:
         engine, job_id, now = _load_job_context(args)
         return engine, job_id, now, _payload(args.payload)
-    except UsageError as exc:
-        err(f"stepchart {command}: {exc}")
-        return 2
     except DefinitionError as exc:
         print_problems(exc.problems)
         return 1
     except KeyError as exc:
-        err(f"stepchart {command}: {exc.args[0] if exc.args else exc}")
+        error(command, str(exc.args[0] if exc.args else exc))
         return 1
 
 
@@ -186,7 +190,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     if isinstance(ctx, int):
         return ctx
     engine, job_id, now, body = ctx
-    ex = explain(engine, job_id, body, acting_user(args, "designer"), now)
+    ex = explain(engine, job_id, body, acting_user(args), now)
     if args.format == "json":
         dump_json(ex.to_dict(), sys.stdout)
     else:
@@ -201,7 +205,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if isinstance(ctx, int):
         return ctx
     engine, job_id, now, body = ctx
-    result = engine.act(job_id, body, acting_user(args, "designer"), now)
+    result = engine.act(job_id, body, acting_user(args), now)
     job = engine.job(job_id)
     written = None
     wants_write = args.write or args.output is not None
@@ -263,7 +267,7 @@ def _write_job(job: dict[str, Any], target: str, command: str) -> int:
         with open(target, "w", encoding="utf-8") as f:
             f.write(_job_text(job, target))
     except OSError as exc:
-        err(f"stepchart {command}: cannot write {target}: {exc.strerror or exc}")
+        error(command, f"cannot write {target}: {exc.strerror or exc}")
         return 2
     return 0
 
@@ -289,9 +293,6 @@ def _cmd_new_job(args: argparse.Namespace) -> int:
         engine = definitions_engine(args)
         wf = engine.add_workflow(Path(args.workflow))
         job = engine.create_job(wf.id, args.job_id, now=now)
-    except UsageError as exc:
-        err(f"stepchart new-job: {exc}")
-        return 2
     except DefinitionError as exc:
         print_problems(exc.problems)
         return 1

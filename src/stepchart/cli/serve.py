@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .options import add_definitions, add_store, add_workflows, store_url, workflow_files
+from .options import CommaList, add_definitions, add_option, add_store, add_workflows, store_url, workflow_files
 
 __all__ = ["register"]
 
@@ -37,15 +37,14 @@ def register(sub: Any) -> None:
     s.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks a free one)")
     add_store(
         s,
-        "--database",
-        "--store",
         dest="database",
         default=None,
         metavar="PATH_OR_URL",
-        help="job store: a SQLite path (default ./stepchart.db), sqlite:///path, postgresql://..., or memory:",
+        help="job store: a SQLite path (default ./stepchart.db), sqlite:///relative.db, sqlite:////absolute.db, "
+        "postgresql://..., or memory: (opened after the port is bound)",
     )
     s.add_argument("--users", default=None, metavar="FILE", help="users file (default ./stepchart-users.yaml)")
-    add_workflows(s, "--workflow", help="workflow file or folder to load (repeatable; default: the shipped examples)")
+    add_workflows(s, help="workflow file or folder to load (repeatable; default: the shipped examples)")
     add_definitions(s)
     s.add_argument(
         "--sweep-interval",
@@ -76,10 +75,10 @@ def register(sub: Any) -> None:
         "the users file keeps only its SHA-256.",
     )
     add.add_argument("name", metavar="NAME")
-    add.add_argument("--group", "-g", dest="groups", action="append", default=[], metavar="G", help="repeatable")
-    add.add_argument(
-        "--privilege", "-p", dest="privileges", action="append", default=[], metavar="P", help="repeatable"
-    )
+    add_option(add, "--group", "-g", "--groups", dest="groups", action=CommaList, default=[], metavar="G[,G...]",
+               help="a group of the user (repeat)")  # fmt: skip
+    add_option(add, "--privilege", "-p", "--privileges", dest="privileges", action=CommaList, default=[],
+               metavar="P[,P...]", help="a privilege of the user (repeat)")  # fmt: skip
     add.add_argument("--users", default=None, metavar="FILE", help="users file (default ./stepchart-users.yaml)")
     add.add_argument("--replace", action="store_true", help="give an existing user a new token (the old one stops)")
     add.set_defaults(handler=_cmd_users_add)
@@ -135,18 +134,6 @@ def _cmd_users_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _describe_store(target: str) -> str:
-    if target.startswith(("postgresql://", "postgres://")):
-        from urllib.parse import urlsplit
-
-        parts = urlsplit(target)
-        host = parts.hostname or "localhost"
-        return f"PostgreSQL {host}{':' + str(parts.port) if parts.port else ''}{parts.path}"
-    if target == "memory:":
-        return "memory (jobs are lost when the service stops)"
-    return f"SQLite {target}"
-
-
 def _cmd_serve(args: argparse.Namespace) -> int:
     import signal
     import socket
@@ -166,36 +153,21 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from ..http.app import DEFAULT_MAX_BODY, create_app
     from ..http.auth import UserDirectory, UsersFileError
     from ..io.files import data_dir
-    from ..stores import StoreError
+    from ..stores import StoreError, parse_store_url
 
     target = store_url(args.database, environment=False)
+    try:
+        store = parse_store_url(target)  # a bad URL is a usage error, found before anything is bound or opened
+    except StoreError as exc:
+        print(f"stepchart serve: error: {exc}", file=sys.stderr)
+        return 2
     users_path = _users_path(args)
     try:
         users = UserDirectory.from_file(users_path)
     except UsersFileError as exc:
         print(f"stepchart serve: {exc}", file=sys.stderr)
         return 1
-    # a file or folder that does not exist is reported by the loader, with the others in order
-    workflows = workflow_files(args.workflows or [str(data_dir("examples"))], missing="keep")
-    try:
-        engine = open_engine(target, charts=args.charts, rules=args.rules, workflows=workflows)
-    except DefinitionError as exc:
-        print(f"stepchart serve: {exc}", file=sys.stderr)
-        return 1
-    except (StoreError, OSError) as exc:
-        print(f"stepchart serve: cannot start on the store {target}: {exc}", file=sys.stderr)
-        return 1
-    except Exception as exc:  # a driver error (PostgreSQL unreachable, ...): say it plainly, no traceback
-        print(f"stepchart serve: cannot open the store {target}: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
-
-    app = create_app(
-        engine,
-        users,
-        max_body=args.max_body or DEFAULT_MAX_BODY,
-        sweep_interval=args.sweep_interval if args.sweep_interval > 0 else None,
-        engine_threads=args.engine_threads,
-    )
+    # the port first: a service that cannot listen must not leave a new store file behind
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
     # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP (else Nagle
     # and delayed ACKs add 40 ms to every answer written in two parts)
@@ -205,8 +177,32 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         sock.bind((args.host, args.port))
     except OSError as exc:
         print(f"stepchart serve: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
-        engine.store.close()
+        sock.close()
         return 1
+    # a file or folder that does not exist is reported by the loader, with the others in order
+    workflows = workflow_files(args.workflows or [str(data_dir("examples"))], missing="keep")
+    try:
+        engine = open_engine(target, charts=args.charts, rules=args.rules, workflows=workflows)
+    except DefinitionError as exc:
+        print(f"stepchart serve: {exc}", file=sys.stderr)
+        sock.close()
+        return 1
+    except (StoreError, OSError) as exc:
+        print(f"stepchart serve: cannot start on the store {target}: {exc}", file=sys.stderr)
+        sock.close()
+        return 1
+    except Exception as exc:  # a driver error (PostgreSQL unreachable, ...): say it plainly, no traceback
+        print(f"stepchart serve: cannot open the store {target}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        sock.close()
+        return 1
+
+    app = create_app(
+        engine,
+        users,
+        max_body=args.max_body or DEFAULT_MAX_BODY,
+        sweep_interval=args.sweep_interval if args.sweep_interval > 0 else None,
+        engine_threads=args.engine_threads,
+    )
     sock.listen(2048)
     sock.set_inheritable(True)
     port = sock.getsockname()[1]
@@ -215,7 +211,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     example = next(iter(sorted(engine.workflows)), "WORKFLOW")
     print(
         f"stepchart serve: listening on {url}\n"
-        f"  store: {_describe_store(target)}\n"
+        f"  store: {store.describe()}\n"
         f"  workflows: {', '.join(sorted(engine.workflows)) or 'none'}\n"
         f"  users: {users_path} ({len(users)} user{'s' if len(users) != 1 else ''}"
         f"{'; add one: stepchart users add alice --group editors --privilege jobCreate' if not len(users) else ''})\n"

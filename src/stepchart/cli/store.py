@@ -3,13 +3,16 @@
 :func:`register` adds them to the main parser's subcommands; each handler takes the
 parsed arguments and returns the exit code (0 all well, 1 problems found, 2 usage:
 a store that cannot be opened, a file that does not exist). Every command opens the
-store given by ``--store`` (a SQLite path, ``sqlite:///path``, ``postgresql://...``,
-``memory:``), else ``$STEPCHART_STORE``, else ``./stepchart.db``.
+store given by ``--store`` (a SQLite path, ``sqlite:///relative.db``,
+``sqlite:////absolute.db``, ``postgresql://...``, ``memory:``), else
+``$STEPCHART_STORE``, else ``./stepchart.db``. ``replay`` and ``export`` (and ``jobs
+list``, ``jobs events``) only read: they refuse a database that does not exist and open
+it read-only.
 
 Commands that run requests (sweep here; jobs close/reopen/delete/upgrade in
 :mod:`.jobs`) build an engine on the store: the shipped charts and rules unless
 ``--charts``/``--rules`` say otherwise, every workflow version stored with the jobs,
-and the ``--workflows`` given, which become the newest versions (a folder gives the
+and the ``--workflow`` given, which become the newest versions (a folder gives the
 YAML documents below it whose top level is a workflow; see
 :func:`.options.workflow_files`). They act as user ``system`` unless ``--as`` names a
 user (with ``--group`` and ``--privilege``). The time of a request is ``--now``, else
@@ -57,7 +60,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     """Replay each job's action log through a fresh engine and compare with the stored job."""
     from ..management.replay import verify_store
 
-    store = open_store(args)
+    store = open_store(args, read_only=True)
     try:
         engine = store_engine(args, store)
         actors = _actors_file(args.actors)
@@ -105,7 +108,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 @guarded
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the store (or some jobs) as JSON lines: workflows, jobs, log entries with events."""
-    store = open_store(args)
+    store = open_store(args, read_only=True)
     out: TextIO = sys.stdout if args.output in (None, "-") else open(args.output, "w", encoding="utf-8")  # noqa: SIM115
     try:
         n = 0
@@ -212,6 +215,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     register(sub)
     jobs.register(sub)
     args = parser.parse_args(argv)
+    if hasattr(args, "no_project"):  # as stepchart.cli.main: the project file and the shipped folders
+        from .options import apply_project
+
+        if apply_project(args):
+            return 2
     handler: Handler = args.handler
     return handler(args)
 

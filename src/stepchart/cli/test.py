@@ -1,4 +1,4 @@
-"""``stepchart test``: find scenario files, run them, report, exit 0 / 1 / 2.
+"""``stepchart test``: find scenario files, run them, report, exit 0 / 1 / 2, or 5 when none was selected.
 
 Text (the default) lists failures (every scenario with ``-v``), then the coverage table
 with ``--coverage``, and always ends with the line ``N passed, N failed``. ``--format
@@ -16,18 +16,22 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any, TextIO
 
-from .options import add_color, add_definitions, definitions_engine
+from .options import add_color, add_definitions, add_format, definitions_engine
+from .output import UsageError, error
 
 if TYPE_CHECKING:
     from ..tools.scenarios import ScenarioResult
 
-__all__ = ["register", "run_tests"]
+__all__ = ["NO_SCENARIO", "register", "run_tests"]
+
+NO_SCENARIO = 5
+"""The exit code of a run that selected no scenario (pytest's "no tests collected")."""
 
 
 def register(sub: Any) -> None:
     """Add ``test`` to the ``stepchart`` parser's subcommands."""
     t = sub.add_parser("test", help="run scenario files (SPEC 6.3)", description="Run scenario files or folders.")
-    t.add_argument("paths", nargs="+", metavar="FILE_OR_DIR")
+    t.add_argument("paths", nargs="*", metavar="FILE_OR_DIR", help="scenario files or folders (default: the project's)")
     add_definitions(t)
     t.add_argument("-k", dest="keyword", metavar="TEXT", help="run only scenarios whose name contains TEXT")
     t.add_argument("-v", "--verbose", action="store_true", help="list every scenario, not only failures")
@@ -37,13 +41,14 @@ def register(sub: Any) -> None:
         help="report the transitions, rules (pass and fail) and paths exercised, and those never",
     )
     t.add_argument("--junit-xml", metavar="FILE", help="also write a JUnit XML report")
-    t.add_argument("--format", choices=("text", "json"), default="text")
+    add_format(t)
     add_color(t, help=None)
     t.set_defaults(handler=run_tests)
 
 
 def run_tests(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    """Run the scenarios of ``args.paths`` and report them; the exit code: 0 all passed, 1 failed, 2 usage."""
+    """Run the scenarios of ``args.paths`` and report them; the exit code: 0 all passed, 1 failed, 2 usage,
+    5 (:data:`NO_SCENARIO`) when the paths and ``-k`` select no scenario."""
     from ..errors import DefinitionError
     from ..tools.reporting import JUnitCase, Progress, Style, dump_json, write_junit
     from ..tools.scenarios import ScenarioResult, discover, load_file, run_scenario
@@ -51,11 +56,12 @@ def run_tests(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     fmt = getattr(args, "format", "text") or "text"
     style = Style.for_stream(out, getattr(args, "color", "auto") or "auto") if fmt == "text" else Style(False)
+    if not args.paths:
+        print("stepchart test: give scenario files or folders (or a stepchart.yaml naming scenarios:)", file=sys.stderr)
+        return 2
     files, missing = discover(args.paths)
     if missing:
-        for m in missing:
-            print(f"stepchart test: no such file or folder: {m}", file=sys.stderr)
-        return 2
+        raise UsageError("; ".join(f"no such file or folder: {m}" for m in missing), usage=False)
     try:
         base = definitions_engine(args)
     except DefinitionError as exc:
@@ -71,6 +77,7 @@ def run_tests(args: argparse.Namespace, out: TextIO | None = None) -> int:
     verbose = bool(getattr(args, "verbose", False))
 
     results: list[tuple[ScenarioResult, float]] = []
+    found = 0
     with Progress(None, "scenarios", sys.stderr) as progress:
         for f in files:
             loaded = load_file(f)
@@ -79,6 +86,7 @@ def run_tests(args: argparse.Namespace, out: TextIO | None = None) -> int:
                 if fmt == "text":
                     _report(loaded, out, verbose, style, progress)
                 continue
+            found += len(loaded)
             for scenario in loaded:
                 if keyword and keyword not in scenario.name:
                     continue
@@ -100,7 +108,7 @@ def run_tests(args: argparse.Namespace, out: TextIO | None = None) -> int:
         try:
             write_junit(junit, cases, "stepchart scenarios")
         except OSError as exc:
-            print(f"stepchart test: cannot write {junit}: {exc.strerror or exc}", file=sys.stderr)
+            error("test", f"cannot write {junit}: {exc.strerror or exc}")
             return 2
     report = recorder.report() if recorder is not None else None
     if fmt == "json":
@@ -121,6 +129,11 @@ def run_tests(args: argparse.Namespace, out: TextIO | None = None) -> int:
             out.write(report.text())
         summary = f"{passed} passed, {failed} failed"
         print(style.verdict(failed == 0, summary) if results else summary, file=out)
+    if not results:
+        where = f"{found} scenario{'s' if found != 1 else ''} in {len(files)} file{'s' if len(files) != 1 else ''}"
+        picked = f" matches -k {keyword!r}" if keyword and found else " was found"
+        error("test", f"no scenario{picked} ({where})")
+        return NO_SCENARIO
     return 0 if failed == 0 else 1
 
 

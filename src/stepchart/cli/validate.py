@@ -25,6 +25,9 @@ def register(sub: Any) -> None:
     v.add_argument("--jsonl", action="store_true", help="every input is JSON Lines: one payload a line")
     v.add_argument("--format", choices=("text", "json"), default="text")
     v.add_argument("-q", "--quiet", action="store_true", help="no summary line")
+    v.add_argument(
+        "--skip-unknown", action="store_true", help="skip (and count) JSON that is no object with a type: key"
+    )
     v.set_defaults(handler=_cmd_validate)
 
 
@@ -51,13 +54,19 @@ def _cmd_validate(args: argparse.Namespace) -> int:
                 out.write(f"{style.bold(f'{p.source}:{p.line}:{p.column}:')} {style.cyan(p.path)}: {p.message}\n")
 
         run = check_payloads(
-            files, jsonl=args.jsonl, on_problems=show if args.format == "text" else None, on_progress=progress.advance
-        )
+            files, jsonl=args.jsonl, skip_unknown=args.skip_unknown,
+            on_problems=show if args.format == "text" else None, on_progress=progress.advance,
+        )  # fmt: skip
     if args.format == "json":
-        dump_json(run.to_dict(), out, pretty=None)  # thousands of errors: compact unless on a terminal
+        doc = run.to_dict()
+        if args.skip_unknown:
+            doc["skipped"] = run.skipped
+        dump_json(doc, out, pretty=None)  # thousands of errors: compact unless on a terminal
     elif not args.quiet:
         summary = (
             f"{run.checked} payload{'s' if run.checked != 1 else ''} checked: {run.valid} valid, {run.invalid} invalid"
         )
+        if run.skipped:
+            summary += f"; {run.skipped} other document{'s' if run.skipped != 1 else ''} skipped"
         print(style.verdict(run.invalid == 0, summary), file=out)
     return 1 if run.invalid else 0

@@ -41,8 +41,9 @@ class Definitions:
 
     @classmethod
     def load(cls, charts: Sequence[str | Path] | None = None, rules: Sequence[str | Path] | None = None) -> Definitions:
-        """Charts and rules from folders (or files); by default the shipped ones."""
-        return cls(load_chart_dir(*(charts or [data_dir("statecharts")])), load_rules(*(rules or [data_dir("rules")])))
+        """Charts and rules from folders (or files); None: the shipped ones (an empty list: none)."""
+        chart_dirs = charts if charts is not None else [data_dir("statecharts")]
+        return cls(load_chart_dir(*chart_dirs), load_rules(*(rules if rules is not None else [data_dir("rules")])))
 
     def fresh(self) -> Definitions:
         """The same compiled charts and rules, with no workflow versions."""

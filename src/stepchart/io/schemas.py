@@ -35,11 +35,19 @@ __all__ = [
     "payload_violation_items",
     "payload_violations",
     "read_schema_file",
+    "schema_files",
     "validator",
     "validator_class",
 ]
 
-SCHEMA_NAMES = ("payload", "response", "error", "workflow", "chart", "rules", "job", "scenario")
+SCHEMA_NAMES = ("payload", "response", "error", "workflow", "chart", "rules", "job", "scenario", "template", "project")
+
+
+def schema_files() -> dict[str, bytes]:
+    """Every shipped schema file, HTTP ones included: file name -> bytes exactly as on disk, in name order."""
+    folder = resources.files("stepchart").joinpath("schemas")
+    found = {f.name: f.read_bytes() for f in folder.iterdir() if f.name.endswith(".schema.json")}
+    return dict(sorted(found.items()))
 
 
 def read_schema_file(stem: str) -> dict[str, Any]:

@@ -58,14 +58,15 @@ class JobManager:
         known only from the store gets its most recently stored version as its newest.
         Afterwards the store saves the version of any job written with a workflow the
         engine loads later. A stored version that no longer loads (a step type was
-        removed, say) is reported, not loaded.
+        removed, say) is reported, not loaded. A read-only store is only read from.
         """
         eng = self.engine
         store = eng.store
         if not isinstance(store, ManagedStore):
             return []
-        for wf in eng.known_versions():
-            store.save_workflow(wf.id, wf.version, wf.source)
+        if not store.read_only:
+            for wf in eng.known_versions():
+                store.save_workflow(wf.id, wf.version, wf.source)
         problems: list[str] = []
         newest_stored: dict[str, Workflow] = {}
         for wid, version, source in store.stored_workflows():

@@ -4,6 +4,7 @@ from .actor import SYSTEM, Actor
 from .definitions import STEP_GUARDS, ChartState, ChartTransition, PathDef, StepDef, StepType, Workflow
 from .job import CurrentStep, Hold, Job
 from .request import Request
+from .template import JobTemplate
 
 __all__ = [
     "STEP_GUARDS",
@@ -14,6 +15,7 @@ __all__ = [
     "CurrentStep",
     "Hold",
     "Job",
+    "JobTemplate",
     "PathDef",
     "Request",
     "StepDef",

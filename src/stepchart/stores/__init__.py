@@ -22,9 +22,11 @@ from .base import (
 )
 from .memory import ManagedMemoryStore, MemoryStore
 from .records import job_summary
+from .urls import KNOWN_FORMS, StoreURL, parse_store_url
 
 __all__ = [
     "DEFAULT_STORE",
+    "KNOWN_FORMS",
     "ImportReport",
     "JobExistsError",
     "JobFilter",
@@ -35,9 +37,11 @@ __all__ = [
     "SchemaVersionError",
     "StoreError",
     "StoreTransaction",
+    "StoreURL",
     "Transaction",
     "job_summary",
     "open_store",
+    "parse_store_url",
 ]
 
 from ..io.files import DEFAULT_STORE
@@ -45,40 +49,30 @@ from ..io.files import DEFAULT_STORE
 # -- opening ----------------------------------------------------------------------------------
 
 
-def open_store(target: str | Path | None = None, **options: Any) -> ManagedStore:
-    """Open a store by URL or path.
+def open_store(target: str | Path | None = None, *, read_only: bool = False, **options: Any) -> ManagedStore:
+    """Open a store by URL or path (the forms: :mod:`.urls`; default ``./stepchart.db``).
 
     - ``memory:``: :class:`MemoryStore`;
     - ``postgresql://...`` (or ``postgres://``): :class:`~stepchart.stores.postgres.PostgresStore`;
-    - ``sqlite:///path``, ``sqlite:path`` or a plain file path (default ``./stepchart.db``):
+    - ``sqlite:///relative.db``, ``sqlite:////absolute.db`` or a plain file path:
       :class:`~stepchart.stores.sqlite.SQLiteStore`. ``?synchronous=full`` after a SQLite
       URL asks for an fsync at every commit.
 
-    The schema is created or upgraded on open; a database written by a newer stepchart
-    raises :class:`SchemaVersionError`.
+    An unknown scheme, or ``memory`` without its colon, raises :class:`StoreError` naming
+    the known forms. The schema is created or upgraded on open; a database written by a
+    newer stepchart raises :class:`SchemaVersionError`. ``read_only``: the database must
+    exist and is never changed (no file created, no migration); every write raises
+    :class:`StoreError`.
     """
-    text = str(target) if target is not None else DEFAULT_STORE
-    if text == "memory:":
-        return MemoryStore()
-    if text.startswith(("postgresql://", "postgres://")):
+    url = parse_store_url(target if target is not None else DEFAULT_STORE)
+    if url.kind == "memory":
+        return MemoryStore(read_only=read_only)
+    if url.kind == "postgresql":
         from .postgres import PostgresStore
 
-        return PostgresStore(text, **options)
-    path = text
-    if text.startswith("sqlite:"):
-        path = text[len("sqlite:") :]
-        if path.startswith("//"):
-            path = path[2:]
-        if "?" in path:
-            path, _, query = path.partition("?")
-            for part in query.split("&"):
-                key, _, value = part.partition("=")
-                if key == "synchronous":
-                    options.setdefault("synchronous", value.upper())
-                elif key:
-                    raise StoreError(f"unknown SQLite URL option {key!r}; known: synchronous")
-        if not path:
-            raise StoreError(f"{text!r}: a SQLite URL names a file (sqlite:///path/to/jobs.db)")
+        return PostgresStore(url.target, read_only=read_only, **options)
+    if "synchronous" in url.options:
+        options.setdefault("synchronous", url.options["synchronous"].upper())
     from .sqlite import SQLiteStore
 
-    return SQLiteStore(path, **options)
+    return SQLiteStore(url.target, read_only=read_only, **options)

@@ -180,10 +180,18 @@ class ManagedStore(JobStore):
     its requests' commit order.
     """
 
+    read_only: bool = False
+    """Opened for reading only (``open_store(url, read_only=True)``): every write raises :class:`StoreError`."""
+
     def __init__(self) -> None:
         self._workflow_lookup: WorkflowLookup | None = None
         self._known_versions: set[tuple[str, str]] = set()
         self._local = threading.local()
+
+    def _refuse_write(self, where: str = "") -> None:
+        """Raise :class:`StoreError` if the store was opened read-only; called before every write."""
+        if self.read_only:
+            raise StoreError(f"{where}the store is open read-only; nothing was written")
 
     # -- workflow versions ----------------------------------------------------------------
     def bind_workflows(self, lookup: WorkflowLookup) -> None:

@@ -27,11 +27,13 @@ class MemoryStore(ManagedStore):
     """Jobs, log, events and workflow versions in dicts and lists, guarded by one lock.
 
     For tests, scenarios, embedding and short-lived hosts. ``log`` and ``events`` are
-    the raw action log and events feed, in commit order.
+    the raw action log and events feed, in commit order. ``read_only``: every write
+    raises :class:`~.base.StoreError` (what ``open_store("memory:", read_only=True)`` gives).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, read_only: bool = False) -> None:
         super().__init__()
+        self.read_only = read_only
         self._jobs: dict[str, Job] = {}
         self._order: list[str] = []
         self._lock = threading.RLock()
@@ -53,6 +55,7 @@ class MemoryStore(ManagedStore):
         return job_id in self._jobs
 
     def add(self, job: Job, events: list[dict[str, Any]] | None = None, log: dict[str, Any] | None = None) -> None:
+        self._refuse_write()
         with self._lock:
             if job.job_id in self._jobs:
                 raise JobExistsError(job.job_id)
@@ -73,6 +76,7 @@ class MemoryStore(ManagedStore):
 
     @contextmanager
     def transaction(self, job_id: str) -> Iterator[StoreTransaction]:
+        self._refuse_write()
         with self._lock:
             self._begin_reads(job_id)
             try:
@@ -110,6 +114,7 @@ class MemoryStore(ManagedStore):
 
     # -- workflow versions ------------------------------------------------------------------
     def save_workflow(self, workflow_id: str, version: str, source: Mapping[str, Any]) -> None:
+        self._refuse_write()
         with self._lock:
             self._workflows.setdefault((workflow_id, version), json.loads(dumps(source)))
             self._known_versions.add((workflow_id, version))
@@ -192,6 +197,7 @@ class MemoryStore(ManagedStore):
                 yield {"kind": "log", **entry}
 
     def import_records(self, records: Iterable[Mapping[str, Any]], *, skip_existing: bool = False) -> ImportReport:
+        self._refuse_write()
         with self._lock:
             saved = copy.deepcopy(
                 (self._jobs, self._order, self.log, self.events, self._event_log_seq, self._log_seq, self._workflows)

@@ -13,6 +13,9 @@ Why requests never lose an update yet rarely wait:
   running (``pg_snapshot_xmin``). A transaction that took its sequence early but
   commits late therefore cannot slip in behind a poller's position.
 
+Read-only (``read_only=True``): each connection sets ``default_transaction_read_only``,
+so the server itself refuses any write, and the schema is read, never migrated.
+
 psycopg is an optional dependency (``pip install 'stepchart[postgres]'``); it is
 imported when a PostgreSQL store is opened.
 """
@@ -140,6 +143,7 @@ class PostgresStore(SQLStore):
 
     ``url``: a libpq connection URL (``postgresql://user@127.0.0.1:5432/db``).
     ``migrate_to``: stop schema upgrades at this version (tests of upgrades only).
+    ``read_only``: sessions that cannot write, and no migration (see the module text).
     """
 
     MIGRATIONS = MIGRATIONS
@@ -151,12 +155,15 @@ class PostgresStore(SQLStore):
     )
     WORKFLOW_ORDER = "added"
 
-    def __init__(self, url: str, *, connect_timeout: int = 10, migrate_to: int | None = None) -> None:
+    def __init__(
+        self, url: str, *, connect_timeout: int = 10, migrate_to: int | None = None, read_only: bool = False
+    ) -> None:
         super().__init__()
         self._pg = _psycopg()
         self.url = url
         self.connect_timeout = connect_timeout
-        self._migrate(SCHEMA_VERSION if migrate_to is None else migrate_to)
+        self.read_only = read_only
+        self._open_schema(SCHEMA_VERSION if migrate_to is None else migrate_to)
 
     # -- dialect ----------------------------------------------------------------------------
     def _connect(self) -> psycopg.Connection[Any]:
@@ -166,13 +173,20 @@ class PostgresStore(SQLStore):
             )
         except self._pg.OperationalError as exc:
             raise StoreError(f"cannot connect to PostgreSQL: {exc}".strip()) from exc
+        if self.read_only:  # autocommit: in force at once, for every later transaction of the session
+            conn.execute("SET default_transaction_read_only = on")
         return conn
+
+    def _has_schema_table(self, conn: psycopg.Connection[Any]) -> bool:
+        row = conn.execute("SELECT to_regclass('stepchart_schema') IS NOT NULL").fetchone()
+        return bool(row[0]) if row is not None else False
 
     def _alive(self, conn: psycopg.Connection[Any]) -> bool:
         return not conn.closed and not conn.broken
 
     @contextmanager
     def _write(self) -> Iterator[psycopg.Connection[Any]]:
+        self._refuse_write()
         conn = self._conn()
         with conn.transaction():
             yield conn
@@ -208,6 +222,7 @@ class PostgresStore(SQLStore):
     # -- JobStore ---------------------------------------------------------------------------
     @contextmanager
     def transaction(self, job_id: str) -> Iterator[Transaction]:
+        self._refuse_write()
         conn = self._conn()
         self._begin_reads(job_id)
         try:

@@ -23,22 +23,21 @@ import contextlib
 import os
 import threading
 from abc import abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, ClassVar
 
 from ..model import Job
 from .base import (
-    SCHEMA_VERSION,
     ImportReport,
     JobExistsError,
     JobFilter,
     ManagedStore,
-    SchemaVersionError,
     StoreTransaction,
 )
 from .records import JobIndex, dumps, export_header, index_job, job_from_doc, job_summary, run_import, to_micros
+from .schema import Migration, migrate_schema, read_schema
 from .sqlrows import filter_where, log_entries_of
 
 __all__ = ["Migration", "SQLStore"]
@@ -150,26 +149,13 @@ class SQLStore(ManagedStore):
         self._local.conn = None
 
     # -- schema -----------------------------------------------------------------------------
-    def _migrate(self, target: int) -> None:
-        with self._write() as conn:
-            self._lock_schema(conn)
-            conn.execute(self.SCHEMA_TABLE)
-            row = conn.execute("SELECT COALESCE(MAX(version), 0) FROM stepchart_schema").fetchone()
-            current = int(row[0]) if row is not None else 0
-            if current > SCHEMA_VERSION:
-                raise SchemaVersionError(
-                    f"{self._where()}database schema version {current} is newer than this stepchart "
-                    f"supports ({SCHEMA_VERSION}); upgrade stepchart to open it"
-                )
-            for version, description, statements, backfill in self.MIGRATIONS:
-                if current < version <= target:
-                    for sql in statements:
-                        conn.execute(sql)
-                    if backfill is not None:
-                        backfill(self, conn)
-                    self._record_migration(conn, version, description)
-                    current = version
-            self._version = current
+    def _open_schema(self, target: int) -> None:
+        """Writable: create or upgrade the schema up to ``target``; read-only: take it as found (:mod:`.schema`)."""
+        self._version = read_schema(self) if self.read_only else migrate_schema(self, target)
+
+    @abstractmethod
+    def _has_schema_table(self, conn: Any) -> bool:
+        """Whether the database holds the ``stepchart_schema`` table."""
 
     def _backfill_holds(self, conn: Any) -> None:
         """Migration 2: compute next_release and the waits of every existing job."""
@@ -389,7 +375,3 @@ class SQLStore(ManagedStore):
                 put_job=put_job,
                 put_log=put_log,
             )
-
-
-Migration = tuple[int, str, list[str], Callable[[SQLStore, Any], None] | None]
-"""(version, description, statements, backfill run after the statements or None)."""

@@ -15,11 +15,17 @@ Why it is safe with many writers, in one process or several:
 ``synchronous=NORMAL`` (the default) survives any process crash; a power loss may
 lose the last commits but never corrupts the file. ``synchronous=FULL`` syncs at each
 commit (``sqlite:///path?synchronous=full``).
+
+Read-only (``read_only=True``): the file must exist and nothing beside it is created
+(``mode=ro`` would still make ``-wal``/``-shm`` files). With no ``-wal`` file (no writer
+has it open) it is opened ``immutable=1``: no locks, no files, but a writer starting
+during the read goes unseen; with one, ``mode=ro`` follows the writer through it.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -119,6 +125,7 @@ class SQLiteStore(SQLStore):
 
     ``timeout``: seconds a writer waits for the lock before failing.
     ``migrate_to``: stop schema upgrades at this version (tests of upgrades only).
+    ``read_only``: open an existing file for reading only (see the module text).
     """
 
     MIGRATIONS = MIGRATIONS
@@ -132,29 +139,51 @@ class SQLiteStore(SQLStore):
     CLOSE_ERRORS = (sqlite3.Error,)
 
     def __init__(
-        self, path: str | Path, *, timeout: float = 60.0, synchronous: str = "NORMAL", migrate_to: int | None = None
+        self,
+        path: str | Path,
+        *,
+        timeout: float = 60.0,
+        synchronous: str = "NORMAL",
+        migrate_to: int | None = None,
+        read_only: bool = False,
     ) -> None:
         super().__init__()
         if synchronous.upper() not in ("OFF", "NORMAL", "FULL", "EXTRA"):
             raise StoreError(f"synchronous must be OFF, NORMAL, FULL or EXTRA, not {synchronous!r}")
-        self.path = str(path)
-        self.timeout = timeout
-        self.synchronous = synchronous.upper()
-        self._migrate(SCHEMA_VERSION if migrate_to is None else migrate_to)
+        self.path, self.timeout, self.synchronous, self.read_only = str(path), timeout, synchronous.upper(), read_only
+        self._file = os.path.abspath(self.path)  # relative to the working folder of the open, not of a later connect
+        if read_only and not os.path.isfile(self._file):
+            what = "is not a file" if os.path.exists(self._file) else "no such database file"
+            raise StoreError(f"{self.path}: {what} (a read-only command does not create one)")
+        self._open_schema(SCHEMA_VERSION if migrate_to is None else migrate_to)
 
     # -- dialect ----------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
         try:
-            conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
+            if self.read_only:
+                return sqlite3.connect(
+                    self._read_only_uri(), uri=True, timeout=self.timeout, isolation_level=None, check_same_thread=False
+                )
+            conn = sqlite3.connect(self._file, timeout=self.timeout, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={self.synchronous}")
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: cannot open as a SQLite database: {exc}") from exc
         return conn
 
+    def _read_only_uri(self) -> str:
+        """The ``file:`` URI that reads the database without creating or changing a file (module text)."""
+        mode = "mode=ro" if os.path.exists(self._file + "-wal") else "immutable=1"
+        return f"{Path(self._file).as_uri()}?{mode}"
+
+    def _has_schema_table(self, conn: sqlite3.Connection) -> bool:
+        found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'stepchart_schema'")
+        return found.fetchone() is not None
+
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One short write transaction: BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error."""
+        self._refuse_write(self._where())
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -208,15 +237,19 @@ class SQLiteStore(SQLStore):
         )
 
     # -- schema -----------------------------------------------------------------------------
-    def _migrate(self, target: int) -> None:
+    def _open_schema(self, target: int) -> None:
         try:
-            super()._migrate(target)
+            super()._open_schema(target)
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: not a stepchart SQLite database: {exc}") from exc
+            why = "not a stepchart SQLite database"
+            if self.read_only and isinstance(exc, sqlite3.OperationalError) and os.path.exists(self._file + "-wal"):
+                why = "its -wal file cannot be read without its -shm file (or a folder to create one in)"
+            raise StoreError(f"{self.path}: {why}: {exc}") from exc
 
     # -- JobStore ---------------------------------------------------------------------------
     @contextmanager
     def transaction(self, job_id: str) -> Iterator[Transaction]:
+        self._refuse_write(self._where())
         conn = self._conn()
         self._begin_reads(job_id)
         try:

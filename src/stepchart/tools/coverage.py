@@ -8,6 +8,14 @@ checked and every path followed. Nothing of the engine is copied or replaced.
 A transition counts once per source state (a chart's ``from: [Ready, Paused]`` is two
 transitions, as a diagram draws them); a rule counts twice, once for passing and once
 for failing.
+
+Only what the scenarios could reach is counted: the charts of the step types their
+workflows use, and the rules of the actions a scenario can send to those step types (a
+jobAction or step operation, not a job-management call; an action that sends a
+lifecycle event only when one of those charts takes that event: ``Respond`` needs a
+question-like type, ``Complete`` and ``Fail`` an asynchronous one). Shipped files are
+named as ``statecharts/manual.yaml`` and ``rules/20-steps.yaml``, wherever they are
+installed.
 """
 
 from __future__ import annotations
@@ -16,9 +24,12 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..engine.actions import ACTION_TABLE
+from ..io.files import data_dir
 from ..model import ChartTransition, PathDef, StepDef, StepType, Workflow
 from ..rules import RuleSet
 from ..trace import CheckedRule, Tracer
+from .reporting import shown_path
 
 if TYPE_CHECKING:
     from ..engine.core import Engine
@@ -87,14 +98,19 @@ class CoverageRecorder(Tracer):
 
     def report(self) -> CoverageReport:
         self._collect_workflows()
+        used = {step.type for wf in self.workflows.values() for step in wf.steps.values()}
+        charts = [st for type_id, st in self.step_types.items() if type_id in used]
+        events = {t.event for st in charts for t in st.transitions}
         items: list[Item] = []
-        for st in self.step_types.values():
+        for st in charts:
             for i, t in enumerate(st.transitions):
                 for src in t.sources:
                     guard = f" [{t.guard}]" if t.guard else ""
                     label = f"{st.id}: {src} --{t.event}{guard}--> {t.target}"
                     items.append(Item("transition", (st.id, i, src), label, _show(st.file), t.line))
         for r in self.ruleset.rules:
+            if not any(_reachable(action, events) for action in r.actions):
+                continue
             items.append(Item("rule-pass", (r.name, True), f"{r.name} (pass)", _show(r.file), r.line))
             items.append(Item("rule-fail", (r.name, False), f"{r.name} (fail -> {r.yields})", _show(r.file), r.line))
         for (file, _id, version), wf in sorted(self.workflows.items()):
@@ -117,15 +133,36 @@ def _norm(path: str) -> str:
     return os.path.normpath(path) if path and not path.startswith("<") else path
 
 
+def _reachable(action: str, events: set[str]) -> bool:
+    """Whether a scenario can send ``action`` to a step whose chart takes one of ``events``."""
+    row = ACTION_TABLE.get(action)
+    if row is None or row.kind == "management":
+        return False
+    return row.event is None or row.event in events
+
+
+def _shipped(path: str) -> str | None:
+    """``statecharts/manual.yaml`` for a shipped chart (``rules/...`` for a rule), wherever installed."""
+    for name in ("statecharts", "rules"):
+        try:
+            folder = data_dir(name).resolve()
+        except FileNotFoundError:
+            continue
+        try:
+            rel = os.path.relpath(os.path.realpath(path), folder)
+        except ValueError:
+            continue
+        if not rel.startswith(".."):
+            return f"{name}/{rel.replace(os.sep, '/')}"
+    return None
+
+
 def _show(path: str) -> str:
-    """A path as a designer reads it: relative to the working folder when under it."""
+    """A path as a designer reads it: a shipped file by its short name, else relative to the working folder."""
     if not path or path.startswith("<"):
         return path
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:  # another drive
-        return path
-    return path if rel.startswith("..") else rel
+    shipped = _shipped(path)
+    return shipped if shipped is not None else shown_path(path)
 
 
 @dataclass

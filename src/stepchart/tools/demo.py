@@ -89,15 +89,15 @@ def run_demo(args: argparse.Namespace, out: TextIO | None = None) -> int:
         try:
             engine = open_engine(args.database)
         except StoreError as exc:
-            print(f"stepchart demo: {exc}", file=sys.stderr)
-            return 1
+            print(f"stepchart demo: error: {exc}", file=sys.stderr)
+            return 2
         workflows = [engine.add_workflow(f) for f in files]
         engine.sync_workflows()
     except DefinitionError as exc:
         print(str(exc), file=sys.stderr)
         return 1
     except ValueError as exc:
-        print(f"stepchart demo: --now: {exc}", file=sys.stderr)
+        print(f"stepchart demo: error: --now: {exc}", file=sys.stderr)
         return 2
     if args.database != "memory:":
         print(f"jobs are kept in {args.database}", file=out)

@@ -353,15 +353,19 @@ def chart_dot(st: StepType) -> str:
 # -- rendering ----------------------------------------------------------------------------------------
 
 
+RENDERED = ("svg", "png", "pdf")
+"""The formats :func:`render` draws through Graphviz."""
+
+
 def dot_program() -> str | None:
     """The path of Graphviz's ``dot``, or None when it is not installed."""
     return shutil.which("dot")
 
 
 def render(dot_source: str, fmt: str, *, timeout: float = 60.0) -> bytes:
-    """SVG or PNG bytes from DOT text, through Graphviz's ``dot``; ``DiagramError`` if it cannot."""
-    if fmt not in ("svg", "png"):
-        raise ValueError(f"render makes svg or png, not {fmt!r}")
+    """SVG, PNG or PDF bytes from DOT text, through Graphviz's ``dot``; ``DiagramError`` if it cannot."""
+    if fmt not in RENDERED:
+        raise ValueError(f"render makes {', '.join(RENDERED)}, not {fmt!r}")
     program = dot_program()
     if program is None:
         raise DiagramError(

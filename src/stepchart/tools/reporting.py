@@ -8,6 +8,8 @@
   run prints none.
 * JSON goes out with a stable key order and a final newline; JUnit XML is the subset
   CI systems read (``testsuites/testsuite/testcase/failure``).
+* Located problems also go out as GitHub Actions workflow commands (``::error file=...``)
+  and as a SARIF 2.1.0 log, the two forms code-scanning tools take in.
 """
 
 from __future__ import annotations
@@ -16,10 +18,15 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, TextIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+from urllib.parse import quote
 from xml.etree import ElementTree as ET
+
+if TYPE_CHECKING:
+    from ..errors import Problem
 
 __all__ = [
     "COLOR_CHOICES",
@@ -27,7 +34,10 @@ __all__ = [
     "Progress",
     "Style",
     "dump_json",
+    "github_annotation",
     "junit_xml",
+    "sarif_log",
+    "shown_path",
     "use_color",
     "write_junit",
 ]
@@ -236,3 +246,99 @@ def junit_xml(cases: Iterable[JUnitCase], suite: str = "stepchart") -> str:
 def write_junit(path: str, cases: Iterable[JUnitCase], suite: str = "stepchart") -> None:
     with open(path, "w", encoding="utf-8") as f:
         f.write(junit_xml(cases, suite))
+
+
+def shown_path(path: str) -> str:
+    """A file as a designer reads it: relative to the working folder when under it, else as given."""
+    if not os.path.isabs(path):
+        return path
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:  # another drive
+        return path
+    return path if rel.startswith("..") else rel
+
+
+def _gh_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _gh_property(text: str) -> str:
+    return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def github_annotation(p: Problem) -> str:
+    """One problem as a GitHub Actions workflow command: ``::error file=F,line=L,col=C,title=CODE::message``."""
+    level = "warning" if p.severity == "warning" else "error"
+    props = f"file={_gh_property(shown_path(p.file))},line={p.line},col={p.column},title={_gh_property(p.code)}"
+    return f"::{level} {props}::{_gh_data(p.message)}"
+
+
+def _sarif_uri(path: str) -> str:
+    """A relative URI reference for a file under the working folder, a file: URI otherwise."""
+    shown = shown_path(path)
+    if os.path.isabs(shown):
+        return Path(shown).as_uri()
+    return quote(shown.replace(os.sep, "/"))
+
+
+def sarif_log(
+    problems: Iterable[Problem],
+    rules: Mapping[str, tuple[str, str]],
+    *,
+    tool: str = "stepchart",
+    version: str | None = None,
+    information_uri: str | None = None,
+) -> dict[str, Any]:
+    """A SARIF 2.1.0 log of one run: ``rules`` (code -> (severity, meaning)) as the driver's rules.
+
+    A code outside ``rules`` (``schema-minItems`` of the ``schema-KEYWORD`` family) gets
+    a rule of its own, described by its family's entry when there is one.
+    """
+    table: dict[str, tuple[str, str]] = dict(rules)
+    items = list(problems)
+    for p in items:
+        if p.code not in table:
+            family = next((v for k, v in rules.items() if k.endswith("-KEYWORD") and p.code.startswith(k[:-7])), None)
+            table[p.code] = family or (p.severity, p.code)
+    index = {code: i for i, code in enumerate(table)}
+
+    def level(severity: str) -> str:
+        return {"error": "error", "warning": "warning"}.get(severity, "note")
+
+    driver: dict[str, Any] = {"name": tool}
+    if version:
+        driver["version"] = version
+    if information_uri:
+        driver["informationUri"] = information_uri
+    driver["rules"] = [
+        {
+            "id": code,
+            "name": code,
+            "shortDescription": {"text": meaning},
+            "defaultConfiguration": {"level": level(severity)},
+        }
+        for code, (severity, meaning) in table.items()
+    ]
+    results = [
+        {
+            "ruleId": p.code,
+            "ruleIndex": index[p.code],
+            "level": level(p.severity),
+            "message": {"text": p.message},
+            "locations": [
+                {
+                    "physicalLocation": {
+                        "artifactLocation": {"uri": _sarif_uri(p.file)},
+                        "region": {"startLine": max(p.line, 1), "startColumn": max(p.column, 1)},
+                    }
+                }
+            ],
+        }
+        for p in items
+    ]
+    return {
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{"tool": {"driver": driver}, "results": results}],
+    }

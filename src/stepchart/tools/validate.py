@@ -157,6 +157,19 @@ def validate_one(payload: Payload) -> list[PayloadError]:
     return out
 
 
+def is_payload_like(payload: Payload) -> bool:
+    """Whether a payload could be meant as a jobAction body: a JSON object with ``type``, or text that is no JSON.
+
+    ``validate --skip-unknown`` skips the rest (a ``package.json``, editor settings)
+    instead of reporting each as a schema violation; broken JSON is still reported.
+    """
+    try:
+        value = parse_json_strict(payload.data)
+    except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        return True
+    return isinstance(value, dict) and "type" in value
+
+
 # -- inputs ---------------------------------------------------------------------------------------------
 
 
@@ -263,27 +276,33 @@ def check_payloads(
     *,
     jsonl: bool = False,
     stdin: Any = None,
+    skip_unknown: bool = False,
     on_problems: Callable[[list[PayloadError]], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> ValidationRun:
     """Check every payload of ``files``: the run's counts and errors, in input order.
 
-    ``on_problems`` gets each invalid payload's errors as it is found (a terminal sees them
+    With ``skip_unknown``, JSON that is no object with a ``type`` (:func:`is_payload_like`)
+    is skipped and counted in ``skipped``, not checked. ``on_problems`` gets each invalid
+    payload's errors as it is found (a terminal sees them
     at once); ``on_progress`` the number of payloads checked since its last call, every 512.
     The payloads of :func:`iter_payloads` and the verdicts of :func:`validate_one`, which
     only looks at what :func:`looks_valid` does not pass.
     """
     run = ValidationRun()
     errors = run.errors
-    checked = invalid = ticked = 0
+    checked = invalid = ticked = skipped = 0
     for item in iter_payloads(files, jsonl=jsonl, stdin=stdin):
-        checked += 1
         if isinstance(item, PayloadError):
             problems = [item]
-        elif looks_valid(item.data):
+        elif looks_valid(item.data):  # a valid payload is an object with a type: never skipped
             problems = []
+        elif skip_unknown and not is_payload_like(item):
+            skipped += 1
+            continue
         else:
             problems = validate_one(item)
+        checked += 1
         if problems:
             invalid += 1
             errors.extend(problems)
@@ -294,7 +313,7 @@ def check_payloads(
             ticked = checked
     if on_progress is not None and checked > ticked:
         on_progress(checked - ticked)
-    run.checked, run.invalid = checked, invalid
+    run.checked, run.invalid, run.skipped = checked, invalid, skipped
     return run
 
 
@@ -305,6 +324,7 @@ class ValidationRun:
     checked: int = 0
     invalid: int = 0
     errors: list[PayloadError] = field(default_factory=list)
+    skipped: int = 0  # --skip-unknown: JSON that is no payload, not checked
 
     @property
     def valid(self) -> int:

@@ -66,6 +66,20 @@ CODES: dict[str, tuple[str, str]] = {
     "duplicate-current-step": ("error", "a step current twice in a job document"),
     "duplicate-hold": ("error", "two holds with one id in a job document"),
     "duplicate-job": ("error", "a job id that is already stored"),
+    # the project file (stepchart.yaml)
+    "project-path-missing": ("error", "a folder or file the project file names does not exist"),
+    # job templates (templates)
+    "bad-placeholder": ("error", "a job template's jobName holds a {...} that is not {counter}"),
+    # Workflow Manager diagrams (stepchart import-diagram)
+    "unmapped-action-type": ("warning", "an action type that no step type stands for (see --map)"),
+    "unmapped-action-args": ("warning", "an action's args a workflow has no place for"),
+    "unmapped-expression": ("warning", "an expression that is no return-value comparison (the path always matches)"),
+    "unmapped-schedule": ("warning", "a diagram step's schedule"),
+    "unmapped-notifications": ("warning", "a diagram path's notifications"),
+    "unmapped-annotations": ("warning", "a diagram's annotations"),
+    "unmapped-datasources": ("warning", "a diagram's data sources"),
+    "unmapped-field": ("warning", "a diagram field a workflow cannot hold (help text, custom assignment)"),
+    "renamed-id": ("warning", "a diagram or step id that is not a workflow id, renamed"),
     # semantic findings of stepchart check
     "unreachable-step": ("warning", "no path that can be taken reaches the step from the initial step"),
     "no-way-to-end": ("warning", "no path that can be taken leads from the step to a step that ends its branch"),
@@ -78,5 +92,14 @@ CODES: dict[str, tuple[str, str]] = {
     "rule-never-passes": ("error", "a rule whose require is false whatever the facts: the action is always refused"),
     "rule-never-fails": ("warning", "a rule whose require is true whatever the facts: it never refuses"),
     "scenario-workflow-missing": ("error", "a scenario's workflow: path names no file"),
+    # scenarios: what stepchart test and the engine would refuse (tools.scenarios.prechecks)
+    "unknown-actor": ("error", "a scenario operation's as: names no actor of the scenario"),
+    "bad-duration": ("error", "a scenario's advance: is not an ISO 8601 duration"),
+    "invalid-json": ("error", "a scenario's act: text is not JSON (the engine answers InvalidJson)"),
+    # findings of stepchart verify (the states a job reaches)
+    "stuck": ("error", "a reachable state, not complete, from which no sequence of moves completes the job"),
+    "dead-step": ("error", "a step that is current in no reachable state"),
+    "refused-result": ("error", "a result a step can give (Finish, complete, an answer) is refused: no path matches"),
+    "livelock": ("error", "a reachable state from which the automatic steps exceed the cascade bound (R6)"),
 }
-"""Every code ``stepchart check`` can report: code -> (severity, meaning)."""
+"""Every code ``stepchart check`` and ``stepchart verify`` can report: code -> (severity, meaning)."""

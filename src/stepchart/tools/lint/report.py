@@ -14,10 +14,12 @@ __all__ = ["CheckResult", "CheckedFile", "FileFindings", "document_kind", "expan
 
 
 def document_kind(value: Any) -> str:
-    """``workflow``, ``chart``, ``rules``, ``scenario``, ``job`` or ``unknown``, from a document's top-level keys."""
+    """``workflow``, ``chart``, ``rules``, ``scenario``, ``job``, ``template``, ``project`` or ``unknown``, by keys."""
     if not isinstance(value, dict):
         return "unknown"
     keys = set(value)
+    if "project" in keys:  # stepchart.yaml: its rules: names folders, not rules
+        return "project"
     if keys & {"do", "scenarios"}:
         return "scenario"
     if "jobId" in keys:
@@ -26,6 +28,8 @@ def document_kind(value: Any) -> str:
         return "chart"
     if "rules" in keys:
         return "rules"
+    if "jobTemplate" in keys:
+        return "template"
     if keys & {"workflow", "initialStep", "steps"}:
         return "workflow"
     return "unknown"

@@ -16,11 +16,28 @@ from ...errors import DefinitionError
 from ...io.files import YAML_SUFFIXES, walk_files
 from ...io.yamldoc import Document, read_yaml_file
 
-__all__ = ["Scenario", "ScenarioFailure", "ScenarioResult", "discover", "is_scenario_value", "load_file"]
+__all__ = [
+    "Scenario",
+    "ScenarioFailure",
+    "ScenarioResult",
+    "discover",
+    "is_scenario_value",
+    "load_file",
+    "scenarios_of",
+]
 
 
 class ScenarioFailure(Exception):
-    """A scenario stops here; the message says where and why."""
+    """A scenario stops here; the message says why, ``at`` where (a path in the scenario) and ``code`` what.
+
+    ``code`` is the stable code ``stepchart check`` reports for the same refusal (None for
+    an unmet expectation, which only running can find).
+    """
+
+    def __init__(self, message: str, at: tuple[str | int, ...] | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.at = at
+        self.code = code
 
 
 @dataclass
@@ -90,15 +107,22 @@ def load_file(path: Path) -> list[Scenario] | ScenarioResult:
         doc = read_yaml_file(path)
     except DefinitionError as exc:
         return ScenarioResult(path.name, str(path), False, f"cannot read the file: {exc.first}", line=exc.line)
+    found = scenarios_of(doc, path)
+    if isinstance(found, str):
+        return ScenarioResult(path.name, str(path), False, found)
+    return found
+
+
+def scenarios_of(doc: Document, path: Path) -> list[Scenario] | str:
+    """The scenarios of a parsed scenario file, or why it holds none that can run."""
     value = doc.value
     if not is_scenario_value(value):
-        return ScenarioResult(path.name, str(path), False, "not a scenario: the top level needs do: or scenarios:")
+        return "not a scenario: the top level needs do: or scenarios:"
     if "scenarios" in value:
         extra = set(value) - {"scenarios"}
         items = value["scenarios"]
         if extra or not isinstance(items, list):
-            why = f"unknown key {sorted(extra)[0]!r} beside scenarios:" if extra else "scenarios: takes a list"
-            return ScenarioResult(path.name, str(path), False, why)
+            return f"unknown key {sorted(extra)[0]!r} beside scenarios:" if extra else "scenarios: takes a list"
         out = []
         for i, item in enumerate(items):
             name = item.get("name") if isinstance(item, dict) else None

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ...engine.core import ActionResult, Engine
 from ...load.workflows import as_text
 from ...model import SYSTEM, Job, Request
 from .documents import ScenarioFailure, unknown_key
+
+if TYPE_CHECKING:
+    from ...engine.core import ActionResult, Engine
 
 __all__ = ["EXPECT_KEYS", "check"]
 
@@ -22,8 +24,21 @@ JOB_EXPECT_KEYS = {"closed", "currentSteps", "returnValues", "activeHolds"}
 CURRENT_STEP_KEYS = {"stepId", "status", "assignedType", "assignedTo"}
 
 
-def check(where: str, expect: Any, result: ActionResult | None, engine: Engine, job_id: str, now: datetime) -> None:
-    """Check one operation's ``expect:`` (``where`` labels it) against its result and job ``job_id``."""
+def check(
+    where: str,
+    expect: Any,
+    result: ActionResult | None,
+    engine: Engine,
+    job_id: str,
+    now: datetime,
+    *,
+    expected: bool = True,
+) -> None:
+    """Check one operation's ``expect:`` (``where`` labels it) against its result and job ``job_id``.
+
+    ``expected`` is false for an operation with no ``expect`` at all: then every step
+    response must be ``Success`` (SPEC 6.3), so a refusal cannot pass unnoticed.
+    """
     if expect is None:
         expect = {}
     if not isinstance(expect, dict):
@@ -37,6 +52,14 @@ def check(where: str, expect: Any, result: ActionResult | None, engine: Engine, 
             f"{where}: unexpected request error {err['type']}: {err['message']}"
             + (f" ({'; '.join(err['details'])})" if err.get("details") else "")
         )
+    if not expected and result is not None and result.ok:
+        for r in result.body.get("stepResponses", []):
+            if r["status"] != "Success":
+                step = repr(r["stepId"]) if r["stepId"] else "(no step)"
+                raise ScenarioFailure(
+                    f"{where}: step {step} answered {r['status']} ({r['statusDescription']}); an operation "
+                    "without expect must succeed (SPEC 6.3): add expect: {stepResponses: [...]} if this is meant"
+                )
     if "error" in expect:
         want = expect["error"] or {}
         got = result.body.get("error") if result is not None else None
