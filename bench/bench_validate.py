@@ -13,11 +13,19 @@ space for ``T``). Cases where the two tools' date-time checks differ on purpose 
 stricter: a ``,`` before the fraction, year 0000, a value outside years 1-9999 once in
 UTC) are left out of the corpus and listed separately with each tool's verdict.
 
+Each round also times a third process, the floor: one Python process that only reads
+and parses the same files (``open().read()`` and ``json.loads``, nothing checked), so
+the figures say how far above the file system and the parser the command is. And then,
+in fresh processes, where ``stepchart validate``'s time goes: interpreter start-up,
+imports, the schema compile, the walk, the reads, the parse, the verdict, jsonschema's
+import and its words for the invalid payloads, and the output (``--phases N`` runs,
+medians).
+
     python bench/bench_validate.py                 # 10,000 files, 3 rounds
-    python bench/bench_validate.py --files 2000 --rounds 1
+    python bench/bench_validate.py --files 2000 --rounds 1 --phases 1
 
 Prints a table, then one JSON line (the last line of output). Needs ``check-jsonschema``
-on PATH (``pip install check-jsonschema``).
+(see ``jsonschema_cli.check_jsonschema_exe``).
 """
 
 from __future__ import annotations
@@ -34,9 +42,63 @@ import time
 from pathlib import Path
 from typing import Any
 
-from jsonschema_cli import ENV, run_check_jsonschema
+from jsonschema_cli import ENV, children_cpu, run_check_jsonschema
 
 from stepchart.io.schemas import load_schema
+
+FLOOR = """
+import json, os, sys
+folder = sys.argv[1]
+for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+    with open(entry.path, "rb") as f:
+        data = f.read()
+    try:
+        json.loads(data)
+    except ValueError:
+        pass
+"""
+"""The floor: read and parse every file, check nothing (the issue's "a ninth of check-jsonschema")."""
+
+PHASES = """
+import time
+t = [time.perf_counter()]
+import sys, json
+from stepchart.cli.main import main
+import stepchart.cli.validate, stepchart.tools.reporting
+from stepchart.tools.validate import Payload, _SCAN, expand_inputs, read_bytes, validate_one
+t.append(time.perf_counter())
+import jsonschema_rs
+t.append(time.perf_counter())
+from stepchart.io.schemas import payload_is_valid, validator
+payload_is_valid({})
+t.append(time.perf_counter())
+files, _ = expand_inputs([sys.argv[1]])
+t.append(time.perf_counter())
+datas = [read_bytes(f) for f in files]
+t.append(time.perf_counter())
+values = []
+for d in datas:
+    try:
+        values.append(_SCAN(d.decode(), 0)[0])
+    except Exception:
+        values.append(None)
+t.append(time.perf_counter())
+ok = [v is not None and payload_is_valid(v) for v in values]
+t.append(time.perf_counter())
+import jsonschema
+validator("payload")
+t.append(time.perf_counter())
+errors = [e for f, d, good in zip(files, datas, ok) if not good for e in validate_one(Payload(f, None, d))]
+t.append(time.perf_counter())
+sys.stdout.write(json.dumps({"errors": [e.to_dict() for e in errors]}))
+sys.stdout.write("\\n")
+sys.stdout.flush()
+t.append(time.perf_counter())
+names = ("imports", "jsonschema-rs import", "schema compile", "walk", "file reads", "parse", "verdict",
+         "jsonschema import", "words", "output")
+sys.stderr.write(json.dumps({n: t[i + 1] - t[i] for i, n in enumerate(names)}))
+"""
+"""The command's own steps, timed one after the other in a fresh process (its verdict code, not a copy)."""
 
 """Both tools run with their bytecode cached, as installed tools do (check-jsonschema's is
 compiled at install; stepchart's is written by the warm-up run)."""
@@ -126,6 +188,27 @@ def disagreements(schema: Path, folder: Path) -> list[dict[str, Any]]:
     return rows
 
 
+def run_floor(folder: Path) -> float:
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", FLOOR, str(folder)], check=True, env=ENV)
+    return time.perf_counter() - t0
+
+
+def profile_phases(folder: Path, runs: int) -> dict[str, float]:
+    """Median seconds of each step of the command over ``runs`` fresh processes; start-up from ``-c pass``."""
+    samples: dict[str, list[float]] = {}
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True, env=ENV)
+        samples.setdefault("interpreter start-up", []).append(time.perf_counter() - t0)
+        done = subprocess.run(
+            [sys.executable, "-c", PHASES, str(folder)], capture_output=True, text=True, check=True, env=ENV
+        )  # fmt: skip
+        for name, secs in json.loads(done.stderr).items():
+            samples.setdefault(name, []).append(secs)
+    return {name: statistics.median(v) for name, v in samples.items()}
+
+
 def run_stepchart_one(path: Path) -> tuple[float, set[str], dict[str, Any]]:
     done = subprocess.run(
         [sys.executable, "-m", "stepchart.cli", "validate", str(path), "--format", "json"],
@@ -139,6 +222,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--files", type=int, default=10_000)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--phases", type=int, default=5, help="fresh processes timing each step (0: none)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="stepchart-bench-") as tmp:
         root = Path(tmp)
@@ -151,32 +235,63 @@ def main() -> None:
         theirs_t: list[float] = []
         ours_bad: set[str] = set()
         theirs_bad: set[str] = set()
+        floor_t: list[float] = []
         summary: dict[str, Any] = {}
         run_stepchart(corpus)  # warm-up: bytecode and the page cache, for both tools
         run_check_jsonschema(schema, files)
+        run_floor(corpus)
+        cpu: dict[str, list[float]] = {"stepchart": [], "check-jsonschema": [], "floor": []}
         for _ in range(args.rounds):
+            c0 = children_cpu()
             t, ours_bad, summary = run_stepchart(corpus)
             ours_t.append(t)
+            c1 = children_cpu()
             t2, theirs_bad = run_check_jsonschema(schema, files)
             theirs_t.append(t2)
+            c2 = children_cpu()
+            floor_t.append(run_floor(corpus))
+            c3 = children_cpu()
+            cpu["stepchart"].append(c1 - c0)
+            cpu["check-jsonschema"].append(c2 - c1)
+            cpu["floor"].append(c3 - c2)
+        phases = profile_phases(corpus, args.phases) if args.phases else {}
         differ = sorted(ours_bad ^ theirs_bad)
         edge_dir = root / "edge"
         edge_dir.mkdir()
         edges = disagreements(schema, edge_dir)
     ours = statistics.median(ours_t)
     theirs = statistics.median(theirs_t)
+    floor = statistics.median(floor_t)
+    speedup = statistics.median(b / a for a, b in zip(ours_t, theirs_t, strict=True))  # per round: same load
+    over_floor = statistics.median(a / c for a, c in zip(ours_t, floor_t, strict=True))
+    floor_share = statistics.median(c / b for b, c in zip(theirs_t, floor_t, strict=True))
     print(f"{args.files} payload files, {args.rounds} rounds (median wall time of the whole command)")
     print(f"  stepchart validate       {ours:8.3f} s   {summary['invalid']} invalid")
     print(f"  check-jsonschema         {theirs:8.3f} s   {len(theirs_bad)} invalid")
-    print(f"  speed-up                 {theirs / ours:8.1f}x")
+    print(f"  read + parse only        {floor:8.3f} s   (the floor: 1/{1 / floor_share:.1f} of check-jsonschema)")
+    print(f"  speed-up                 {speedup:8.1f}x  (median of the rounds' ratios)")
+    print(f"  stepchart / floor        {over_floor:8.2f}")
+    cpu_med = {k: statistics.median(v) for k, v in cpu.items()}
+    cpu_ratio = statistics.median(b / a for a, b in zip(cpu["stepchart"], cpu["check-jsonschema"], strict=True))
+    print(f"  CPU time (user + system): stepchart {cpu_med['stepchart']:.3f} s, check-jsonschema "
+          f"{cpu_med['check-jsonschema']:.3f} s ({cpu_ratio:.1f}x), floor {cpu_med['floor']:.3f} s")  # fmt: skip
+    if phases:
+        print(f"  where stepchart's time goes (median of {args.phases} fresh processes, ms):")
+        for name, secs in phases.items():
+            print(f"    {name:<22} {1000 * secs:7.1f}")
+        print(f"    {'sum':<22} {1000 * sum(phases.values()):7.1f}")
     print(f"  files with a different verdict: {len(differ)}{' ' + ', '.join(differ[:10]) if differ else ''}")
     print("  date-times the tools judge differently on purpose (R10 is stricter):")
     for row in edges:
         print(f"    {row['value']:<28} stepchart {row['stepchart']:<8} check-jsonschema {row['check-jsonschema']}")
     print(json.dumps({
         "bench": "validate", "files": args.files, "rounds": args.rounds,
-        "stepchart_s": round(ours, 3), "check_jsonschema_s": round(theirs, 3),
-        "speedup": round(theirs / ours, 1), "invalid": summary["invalid"], "verdicts_differ": len(differ),
+        "stepchart_s": round(ours, 3), "check_jsonschema_s": round(theirs, 3), "floor_s": round(floor, 3),
+        "speedup": round(speedup, 2), "stepchart_over_floor": round(over_floor, 2),
+        "floor_share_of_check_jsonschema": round(floor_share, 3),
+        "cpu_s": {k: round(v, 3) for k, v in cpu_med.items()}, "cpu_speedup": round(cpu_ratio, 2),
+        "phases_ms": {k: round(1000 * v, 1) for k, v in phases.items()},
+        "invalid": summary["invalid"], "verdicts_differ": len(differ),
         "edge_cases": edges, "python": platform.python_version(),
     }))  # fmt: skip
     if differ:

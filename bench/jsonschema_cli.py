@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import shutil
 import subprocess
 import time
@@ -14,11 +15,28 @@ from pathlib import Path
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
+def children_cpu() -> float:
+    """CPU seconds (user + system) of every child process waited for so far: less swayed by load than wall time."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def check_jsonschema_exe() -> str:
+    """check-jsonschema's command: ``$CHECK_JSONSCHEMA``, else the one on PATH.
+
+    Install it in a venv of its own (``python3 -m venv /work/cjs && /work/cjs/bin/pip install
+    check-jsonschema``) and append that venv's ``bin`` to PATH (not prepend: its ``python``
+    would shadow the one the benchmark runs stepchart with), or name it in ``$CHECK_JSONSCHEMA``.
+    """
+    exe = os.environ.get("CHECK_JSONSCHEMA") or shutil.which("check-jsonschema")
+    if exe is None:
+        raise SystemExit("check-jsonschema is not installed: pip install check-jsonschema (or set CHECK_JSONSCHEMA)")
+    return exe
+
+
 def run_check_jsonschema(schema: Path, files: list[Path]) -> tuple[float, set[str]]:
     """Wall time of one check-jsonschema process over ``files``, and the names it flags."""
-    exe = shutil.which("check-jsonschema")
-    if exe is None:
-        raise SystemExit("check-jsonschema is not installed: pip install check-jsonschema")
+    exe = check_jsonschema_exe()
     t0 = time.perf_counter()
     done = subprocess.run(
         [exe, "--schemafile", str(schema), "--output-format", "json", *map(str, files)],

@@ -33,7 +33,7 @@ def register(sub: Any) -> None:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from ..tools.reporting import Progress, Style, dump_json
-    from ..tools.validate import Payload, ValidationRun, expand_inputs, is_payload_like, iter_payloads, validate_one
+    from ..tools.validate import PayloadError, check_payloads, expand_inputs
 
     files, missing = expand_inputs(args.paths)
     if missing:
@@ -45,32 +45,28 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         return 2
     out = sys.stdout
     style = Style.for_stream(out, args.color) if args.format == "text" else Style(False)
-    run = ValidationRun()
-    skipped = 0
     total = None if args.jsonl or any(f == "-" or f.endswith((".jsonl", ".ndjson")) for f in files) else len(files)
     with Progress(total, "payloads", sys.stderr) as progress:
-        for item in iter_payloads(files, jsonl=args.jsonl):
-            if args.skip_unknown and isinstance(item, Payload) and not is_payload_like(item):
-                skipped += 1
-                continue
-            problems = validate_one(item) if isinstance(item, Payload) else [item]
-            run.add(problems)
-            progress.advance()
-            if args.format == "text" and problems:
-                progress.close()
-                for p in problems:
-                    where = style.bold(f"{p.source}:{p.line}:{p.column}:")
-                    print(f"{where} {style.cyan(p.path)}: {p.message}", file=out)
+
+        def show(problems: list[PayloadError]) -> None:
+            progress.close()
+            for p in problems:
+                out.write(f"{style.bold(f'{p.source}:{p.line}:{p.column}:')} {style.cyan(p.path)}: {p.message}\n")
+
+        run = check_payloads(
+            files, jsonl=args.jsonl, skip_unknown=args.skip_unknown,
+            on_problems=show if args.format == "text" else None, on_progress=progress.advance,
+        )  # fmt: skip
     if args.format == "json":
         doc = run.to_dict()
         if args.skip_unknown:
-            doc["skipped"] = skipped
+            doc["skipped"] = run.skipped
         dump_json(doc, out, pretty=None)  # thousands of errors: compact unless on a terminal
     elif not args.quiet:
         summary = (
             f"{run.checked} payload{'s' if run.checked != 1 else ''} checked: {run.valid} valid, {run.invalid} invalid"
         )
-        if skipped:
-            summary += f"; {skipped} other document{'s' if skipped != 1 else ''} skipped"
+        if run.skipped:
+            summary += f"; {run.skipped} other document{'s' if run.skipped != 1 else ''} skipped"
         print(style.verdict(run.invalid == 0, summary), file=out)
     return 1 if run.invalid else 0

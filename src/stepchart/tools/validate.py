@@ -8,6 +8,11 @@ an invalid payload is worded, by jsonschema as the engine's 400 details are
 (:func:`stepchart.io.schemas.payload_violation_items`: same text, same order), so
 jsonschema is imported only when a payload needs its words; :func:`locate` finds each
 violation's line and column in the JSON text.
+
+Most payloads are valid, so :func:`check_payloads` asks :func:`looks_valid` first (one
+scan, one jsonschema-rs call) and calls :func:`validate_one` only for the others; files
+are read with one ``os.open``/``os.read`` each, without a file object (see
+``bench/TOOLS_FIGURES.md``).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Any, NamedTuple
 
 from ..errors import format_path
 from ..io.files import JSON_SUFFIXES, walk_files
+from ..io.jsontext import _DECODER as _STRICT
 from ..io.jsontext import parse_json_strict
 from ..io.schemas import payload_is_valid, payload_violation_items
 
@@ -29,9 +35,12 @@ __all__ = [
     "Payload",
     "PayloadError",
     "ValidationRun",
+    "check_payloads",
     "expand_inputs",
     "iter_payloads",
     "locate",
+    "looks_valid",
+    "read_bytes",
     "validate_one",
 ]
 
@@ -167,21 +176,58 @@ def is_payload_like(payload: Payload) -> bool:
 def expand_inputs(paths: Sequence[str]) -> tuple[list[str], list[str]]:
     """Files (or ``-``) to read, in order, and the paths that do not exist.
 
-    Folders are searched recursively for ``*.json``, ``*.jsonl`` and ``*.ndjson`` by
+    A path named directly is read whatever it is (a file, a pipe such as ``<(...)``). Folders
+    are searched recursively for ``*.json``, ``*.jsonl`` and ``*.ndjson`` by
     :func:`stepchart.io.files.walk_files` (path order, hidden files and folders skipped);
     a file found in a folder is named as the folder was given (``./in`` gives ``./in/a.json``).
     """
     files: list[str] = []
     missing: list[str] = []
     for raw in paths:
-        if raw == "-" or os.path.isfile(raw):
+        if raw == "-":
             files.append(raw)
         elif os.path.isdir(raw):
             found, _ = walk_files([raw], JSON_SUFFIXES)
             files.extend(f.spelled for f in found)
+        elif os.path.exists(raw):  # a file, or a pipe named as one (``<(...)``, ``/dev/stdin``)
+            files.append(raw)
         else:
             missing.append(raw)
     return files, missing
+
+
+_O_RDONLY = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+_CHUNK = 1 << 16
+
+
+def read_bytes(name: str) -> bytes:
+    """A whole file, through its descriptor: ``open()`` would make a file object a file, 10,000 a run.
+
+    Read until the end (an empty read), so a pipe (``<(...)``) or a file growing is read whole.
+    """
+    fd = os.open(name, _O_RDONLY)
+    try:
+        data = os.read(fd, _CHUNK)
+        if data:
+            more = os.read(fd, _CHUNK)
+            if more:
+                chunks = [data, more]
+                while more:
+                    more = os.read(fd, _CHUNK)
+                    chunks.append(more)
+                data = b"".join(chunks)
+    finally:
+        os.close(fd)
+    return data
+
+
+def _read_input(name: str, stdin: Any) -> tuple[str, bytes]:
+    """(source, bytes) of one input; ``-`` is standard input, named ``<stdin>``. Raises ``OSError``."""
+    if name == "-":
+        stream = stdin if stdin is not None else sys.stdin.buffer
+        data = stream.read()
+        return "<stdin>", data.encode("utf-8") if isinstance(data, str) else data
+    return name, read_bytes(name)
 
 
 def iter_payloads(files: Sequence[str], *, jsonl: bool = False, stdin: Any = None) -> Iterator[Payload | PayloadError]:
@@ -190,26 +236,87 @@ def iter_payloads(files: Sequence[str], *, jsonl: bool = False, stdin: Any = Non
     An unreadable file yields a :class:`PayloadError` in place of its payloads.
     """
     for name in files:
-        if name == "-":
-            stream = stdin if stdin is not None else sys.stdin.buffer
-            data = stream.read()
-            source = "<stdin>"
-        else:
-            try:
-                with open(name, "rb", buffering=0) as f:
-                    data = f.read()
-            except OSError as exc:
-                yield PayloadError(name, 1, 1, "$", f"cannot read the file: {exc.strerror or exc}", "Unreadable")
-                continue
-            source = name
-        if isinstance(data, str):
-            data = data.encode("utf-8")
+        try:
+            source, data = _read_input(name, stdin)
+        except OSError as exc:
+            yield PayloadError(name, 1, 1, "$", f"cannot read the file: {exc.strerror or exc}", "Unreadable")
+            continue
         if jsonl or name.endswith(JSONL_SUFFIXES):
             for i, line in enumerate(data.split(b"\n"), start=1):
                 if line.strip():
                     yield Payload(source, i, line)
         else:
             yield Payload(source, None, data)
+
+
+_SCAN: Callable[[str, int], tuple[Any, int]] = _STRICT.scan_once  # type: ignore[attr-defined]
+"""The strict decoder's scanner (its hooks refuse NaN and duplicate keys), called without ``decode``'s frames."""
+
+
+def looks_valid(data: bytes) -> bool:
+    """True when the engine certainly accepts ``data``; False when :func:`validate_one` must look.
+
+    The quick verdict for the many valid payloads: strict JSON starting at the first byte and
+    ending in whitespace at most, then jsonschema-rs. Anything unusual (leading whitespace, a
+    BOM, bad UTF-8, a ``\\u`` escape, ``NaN``, a duplicate key, deep nesting) answers False and is left to
+    :func:`validate_one`, whose verdict is the engine's: so False never means invalid.
+    """
+    if b"\\u" in data:  # an escape may spell a lone surrogate or NUL, which the engine refuses: the full check decides
+        return False
+    try:
+        text = data.decode("utf-8")
+        value, end = _SCAN(text, 0)
+    except Exception:  # StopIteration, ValueError, RecursionError, UnicodeDecodeError: the full check decides
+        return False
+    if end != len(text) and text[end:].strip(" \t\n\r"):
+        return False
+    return payload_is_valid(value)
+
+
+def check_payloads(
+    files: Sequence[str],
+    *,
+    jsonl: bool = False,
+    stdin: Any = None,
+    skip_unknown: bool = False,
+    on_problems: Callable[[list[PayloadError]], None] | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> ValidationRun:
+    """Check every payload of ``files``: the run's counts and errors, in input order.
+
+    With ``skip_unknown``, JSON that is no object with a ``type`` (:func:`is_payload_like`)
+    is skipped and counted in ``skipped``, not checked. ``on_problems`` gets each invalid
+    payload's errors as it is found (a terminal sees them
+    at once); ``on_progress`` the number of payloads checked since its last call, every 512.
+    The payloads of :func:`iter_payloads` and the verdicts of :func:`validate_one`, which
+    only looks at what :func:`looks_valid` does not pass.
+    """
+    run = ValidationRun()
+    errors = run.errors
+    checked = invalid = ticked = skipped = 0
+    for item in iter_payloads(files, jsonl=jsonl, stdin=stdin):
+        if isinstance(item, PayloadError):
+            problems = [item]
+        elif looks_valid(item.data):  # a valid payload is an object with a type: never skipped
+            problems = []
+        elif skip_unknown and not is_payload_like(item):
+            skipped += 1
+            continue
+        else:
+            problems = validate_one(item)
+        checked += 1
+        if problems:
+            invalid += 1
+            errors.extend(problems)
+            if on_problems is not None:
+                on_problems(problems)
+        if on_progress is not None and checked - ticked >= 512:
+            on_progress(checked - ticked)
+            ticked = checked
+    if on_progress is not None and checked > ticked:
+        on_progress(checked - ticked)
+    run.checked, run.invalid, run.skipped = checked, invalid, skipped
+    return run
 
 
 @dataclass
@@ -219,6 +326,7 @@ class ValidationRun:
     checked: int = 0
     invalid: int = 0
     errors: list[PayloadError] = field(default_factory=list)
+    skipped: int = 0  # --skip-unknown: JSON that is no payload, not checked
 
     @property
     def valid(self) -> int:
