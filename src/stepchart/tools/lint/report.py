@@ -9,30 +9,9 @@ from typing import Any
 
 from ...errors import Problem
 from ...io.files import walk_files
+from ...load.kinds import document_kind
 
 __all__ = ["CheckResult", "CheckedFile", "FileFindings", "document_kind", "expand_paths"]
-
-
-def document_kind(value: Any) -> str:
-    """``workflow``, ``chart``, ``rules``, ``scenario``, ``job``, ``template``, ``project`` or ``unknown``, by keys."""
-    if not isinstance(value, dict):
-        return "unknown"
-    keys = set(value)
-    if "project" in keys:  # stepchart.yaml: its rules: names folders, not rules
-        return "project"
-    if keys & {"do", "scenarios"}:
-        return "scenario"
-    if "jobId" in keys:
-        return "job"
-    if "stepType" in keys or {"states", "transitions"} <= keys:
-        return "chart"
-    if "rules" in keys:
-        return "rules"
-    if "jobTemplate" in keys:
-        return "template"
-    if keys & {"workflow", "initialStep", "steps"}:
-        return "workflow"
-    return "unknown"
 
 
 def expand_paths(paths: Sequence[str | Path]) -> tuple[list[tuple[Path, bool]], list[str]]:

@@ -15,6 +15,7 @@ from typing import Any
 from ...errors import DefinitionError
 from ...io.files import YAML_SUFFIXES, walk_files
 from ...io.yamldoc import Document, read_yaml_file
+from ...load.kinds import document_kind
 
 __all__ = [
     "Scenario",
@@ -24,6 +25,7 @@ __all__ = [
     "is_scenario_value",
     "load_file",
     "scenarios_of",
+    "workflow_refusal",
 ]
 
 
@@ -138,3 +140,21 @@ def unknown_key(where: str, given: Any, allowed: Any, inside: str) -> str | None
     if not extra:
         return None
     return f"{where}: unknown key {extra[0]!r} in {inside}; allowed: {', '.join(sorted(allowed))}"
+
+
+def workflow_refusal(exc: DefinitionError, path: Path) -> tuple[str, str]:
+    """The code and words for a scenario's ``workflow:`` file that does not load.
+
+    Designers may name any file there; one that parses but is no workflow (a compose
+    file, a job, a chart) is said to be so, by its kind alone: its keys and values are
+    never echoed (they may hold secrets). A broken workflow keeps its own first problem.
+    """
+    try:
+        kind = document_kind(read_yaml_file(path).value)
+    except DefinitionError:
+        kind = "workflow"  # unreadable as YAML: the reader's own (located, content-free) problem says why
+    if kind == "workflow":
+        return exc.first.code, f"the workflow does not load: {exc.first}"
+    what = "no stepchart document" if kind == "unknown" else f"a {kind} document"
+    words = f"{path.name} is not a workflow: it is {what} (a workflow has workflow:, initialStep:, steps:)"
+    return "unknown-document", words

@@ -33,7 +33,7 @@ from ...io.yamldoc import Document
 from ...load.jobs import parse_job
 from ...load.workflows import load_workflow
 from ...model import StepType, Workflow
-from .documents import Scenario, ScenarioFailure, scenarios_of
+from .documents import Scenario, ScenarioFailure, scenarios_of, workflow_refusal
 from .runner import Op, ScenarioRun
 
 __all__ = ["scenario_problems"]
@@ -89,8 +89,8 @@ def _documents(
                 found = cache[key]
                 if isinstance(found, DefinitionError):
                     if key not in checked:
-                        first = found.first
-                        out.append(doc.problem(at, first.code, f"{scenario.name}: the workflow does not load: {first}"))
+                        code, words = workflow_refusal(found, path)
+                        out.append(doc.problem(at, code, f"{scenario.name}: {words}"))
                     return None
                 return found
             if isinstance(node.value, dict):

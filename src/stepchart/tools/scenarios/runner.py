@@ -19,7 +19,7 @@ from ...errors import DefinitionError, RequestError
 from ...io.yamldoc import Document
 from ...model import SYSTEM, Actor, Workflow
 from ...model.times import parse_datetime, parse_duration
-from .documents import Scenario, ScenarioFailure, ScenarioResult, unknown_key
+from .documents import Scenario, ScenarioFailure, ScenarioResult, unknown_key, workflow_refusal
 from .expectations import check
 
 if TYPE_CHECKING:
@@ -144,7 +144,10 @@ class ScenarioRun:
                 path = self.scenario.file.parent / node.value
                 if not path.is_file():
                     raise self.fail(f"workflow {node.value!r}: no such file ({path})", at)
-                return self.engine.add_workflow(path)
+                try:
+                    return self.engine.add_workflow(path)
+                except DefinitionError as exc:
+                    raise self.fail(workflow_refusal(exc, path)[1], at) from None
             if isinstance(node.value, dict):
                 return self.engine.add_workflow(node)
         except DefinitionError as exc:
