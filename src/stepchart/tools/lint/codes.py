@@ -22,7 +22,7 @@ CODES: dict[str, tuple[str, str]] = {
     "duplicate-key": ("error", "a key that appears twice in one mapping"),
     "too-deep": ("error", "nesting deeper than 64 levels"),
     "not-a-mapping": ("error", "the document is not a mapping"),
-    "unknown-document": ("error", "a named file that is no stepchart document, or a scenario's workflow: that is no workflow"),
+    "unknown-document": ("error", "a named file (or a scenario's workflow:) that is no stepchart document of its kind"),
     # the shipped JSON Schemas (stepchart.io.schemas)
     "unknown-key": ("error", "a key the schema does not allow here"),
     "missing-key": ("error", "a required key is missing"),
