@@ -17,9 +17,11 @@ are read with one ``os.open``/``os.read`` each, without a file object (see
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
+import stat
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -200,22 +202,36 @@ _O_RDONLY = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 
 _CHUNK = 1 << 16
 
 
-def read_bytes(name: str) -> bytes:
+MAX_INPUT_BYTES = 64 * 1024 * 1024
+"""The most one input (a payload file, a JSON Lines file, standard input) may hold: a bound, so a
+link to ``/dev/zero`` or an endless pipe cannot exhaust memory."""
+
+
+def read_bytes(name: str, limit: int | None = None) -> bytes:
     """A whole file, through its descriptor: ``open()`` would make a file object a file, 10,000 a run.
 
-    Read until the end (an empty read), so a pipe (``<(...)``) or a file growing is read whole.
+    Read until the end (an empty read), so a pipe (``<(...)``) or a file growing is read
+    whole, up to ``limit`` bytes. A device or a folder is refused before it is read, and
+    more than ``limit`` (default :data:`MAX_INPUT_BYTES`) is refused; both raise ``OSError``.
     """
+    limit = MAX_INPUT_BYTES if limit is None else limit
     fd = os.open(name, _O_RDONLY)
     try:
+        mode = os.fstat(fd).st_mode
+        if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
+            raise OSError(errno.EINVAL, "not a regular file or a pipe (a device, folder or socket is not read)")
         data = os.read(fd, _CHUNK)
         if data:
             more = os.read(fd, _CHUNK)
             if more:
-                chunks = [data, more]
-                while more:
+                chunks, size = [data, more], len(data) + len(more)
+                while more and size <= limit:
                     more = os.read(fd, _CHUNK)
                     chunks.append(more)
+                    size += len(more)
                 data = b"".join(chunks)
+        if len(data) > limit:
+            raise OSError(errno.EFBIG, f"over {limit} bytes; the limit of one input")
     finally:
         os.close(fd)
     return data
@@ -225,8 +241,12 @@ def _read_input(name: str, stdin: Any) -> tuple[str, bytes]:
     """(source, bytes) of one input; ``-`` is standard input, named ``<stdin>``. Raises ``OSError``."""
     if name == "-":
         stream = stdin if stdin is not None else sys.stdin.buffer
-        data = stream.read()
-        return "<stdin>", data.encode("utf-8") if isinstance(data, str) else data
+        limit = MAX_INPUT_BYTES
+        data = stream.read(limit + 1)
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        if len(raw) > limit:
+            raise OSError(errno.EFBIG, f"over {limit} bytes; the limit of one input")
+        return "<stdin>", raw
     return name, read_bytes(name)
 
 
@@ -239,7 +259,8 @@ def iter_payloads(files: Sequence[str], *, jsonl: bool = False, stdin: Any = Non
         try:
             source, data = _read_input(name, stdin)
         except OSError as exc:
-            yield PayloadError(name, 1, 1, "$", f"cannot read the file: {exc.strerror or exc}", "Unreadable")
+            source = "<stdin>" if name == "-" else name
+            yield PayloadError(source, 1, 1, "$", f"cannot read the file: {exc.strerror or exc}", "Unreadable")
             continue
         if jsonl or name.endswith(JSONL_SUFFIXES):
             for i, line in enumerate(data.split(b"\n"), start=1):
