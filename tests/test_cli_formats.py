@@ -268,3 +268,17 @@ def test_serve_refuses_an_empty_store_before_binding(tmp_path: Path, taken_port:
     )  # fmt: skip
     assert done.returncode == 2, done.stderr
     assert f"store '': empty; known forms: {KNOWN_FORMS}" in done.stderr and list(tmp_path.iterdir()) == []
+
+
+def test_validate_and_serve_usage_errors_carry_the_one_prefix(tmp_path: Path) -> None:
+    """Issue 12: one message prefix style, ``stepchart CMD: error: MESSAGE``, on validate and serve too."""
+    r = cli("validate", str(tmp_path / "nope.json"), str(tmp_path / "gone.json"))
+    assert r.code == 2
+    assert r.err.strip() == f"stepchart validate: error: no such file or folder: {tmp_path / 'nope.json'}, " \
+        f"{tmp_path / 'gone.json'}"  # fmt: skip
+    r = cli("validate", "-", "-", stdin=b"{}")
+    assert r.code == 2 and "stepchart validate: error: - (standard input) can be given once" in r.err
+    bad_users = tmp_path / "users.yaml"
+    bad_users.write_text("users: 5\n", "utf-8")
+    r = cli("serve", "--port", "0", "--store", "memory:", "--users", str(bad_users))
+    assert r.code == 1 and r.err.startswith("stepchart serve: error: "), r.err

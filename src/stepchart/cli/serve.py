@@ -163,7 +163,7 @@ def _cmd_users_add(args: argparse.Namespace) -> int:
     try:
         token = add_user(path, args.name, args.groups, args.privileges, replace=args.replace)
     except UsersFileError as exc:
-        print(f"stepchart users add: {exc}", file=sys.stderr)
+        print(f"stepchart users add: error: {exc}", file=sys.stderr)
         return 1
     print(token)
     print(
@@ -184,7 +184,7 @@ def _cmd_users_list(args: argparse.Namespace) -> int:
     try:
         users = read_users(path)
     except UsersFileError as exc:
-        print(f"stepchart users list: {exc}", file=sys.stderr)
+        print(f"stepchart users list: error: {exc}", file=sys.stderr)
         return 1
     if args.format == "json":
         from ..tools.reporting import dump_json
@@ -206,7 +206,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         import uvicorn
     except ImportError as exc:
         print(
-            f"stepchart serve needs the HTTP extra ({exc.name} is missing): pip install 'stepchart[http]'",
+            f"stepchart serve: error: it needs the HTTP extra ({exc.name} is missing): pip install 'stepchart[http]'",
             file=sys.stderr,
         )
         return 1
@@ -241,7 +241,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     try:
         users = UserDirectory.from_file(users_path)
     except UsersFileError as exc:
-        print(f"stepchart serve: {exc}", file=sys.stderr)
+        print(f"stepchart serve: error: {exc}", file=sys.stderr)
         return 1
     # the port first: a service that cannot listen must not leave a new store file behind
     family = socket.AF_INET6 if ":" in args.host else socket.AF_INET
@@ -252,7 +252,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     try:
         sock.bind((args.host, args.port))
     except OSError as exc:
-        print(f"stepchart serve: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        print(f"stepchart serve: error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         sock.close()
         return 1
     # a file or folder that does not exist is reported by the loader, with the others in order
@@ -260,15 +260,15 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     try:
         engine = open_engine(target, charts=args.charts, rules=args.rules, workflows=workflows)
     except DefinitionError as exc:
-        print(f"stepchart serve: {exc}", file=sys.stderr)
+        print(f"stepchart serve: error: {exc}", file=sys.stderr)
         sock.close()
         return 1
     except (StoreError, OSError) as exc:
-        print(f"stepchart serve: cannot start on the store {target}: {exc}", file=sys.stderr)
+        print(f"stepchart serve: error: cannot start on the store {target}: {exc}", file=sys.stderr)
         sock.close()
         return 1
     except Exception as exc:  # a driver error (PostgreSQL unreachable, ...): say it plainly, no traceback
-        print(f"stepchart serve: cannot open the store {target}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"stepchart serve: error: cannot open the store {target}: {type(exc).__name__}: {exc}", file=sys.stderr)
         sock.close()
         return 1
 

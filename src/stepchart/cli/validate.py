@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from .options import add_color
-from .output import err
+from .output import UsageError
 
 __all__ = ["register"]
 
@@ -37,12 +37,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     files, missing = expand_inputs(args.paths)
     if missing:
-        for m in missing:
-            err(f"stepchart validate: no such file or folder: {m}")
-        return 2
+        raise UsageError(f"no such file or folder: {', '.join(missing)}", usage=False)
     if args.paths.count("-") > 1:
-        err("stepchart validate: - (standard input) can be given once")
-        return 2
+        raise UsageError("- (standard input) can be given once")
     out = sys.stdout
     style = Style.for_stream(out, args.color) if args.format == "text" else Style(False)
     total = None if args.jsonl or any(f == "-" or f.endswith((".jsonl", ".ndjson")) for f in files) else len(files)
