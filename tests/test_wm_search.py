@@ -10,13 +10,14 @@ from typing import Any
 
 import httpx
 import pytest
-
 from http_helpers import EXAMPLES, USERS, auth, check_error, live_app
+
 from stepchart import Actor, Engine
 from stepchart.http.auth import UserDirectory
 from stepchart.http.openapi import validator
 from stepchart.http.reads import ReadPolicy
 from stepchart.stores import open_store
+from stepchart.stores.base import JobSearch
 from stepchart.stores.jobsearch import NOT_SEARCHABLE
 
 pytest_plugins = ["pg_fixture"]
@@ -120,7 +121,9 @@ def _answers(srv: Any) -> list[Any]:
     return out
 
 
-def test_every_store_gives_the_same_answers(tmp_path: Path, base_engine: Engine, request: pytest.FixtureRequest) -> None:
+def test_every_store_gives_the_same_answers(
+    tmp_path: Path, base_engine: Engine, request: pytest.FixtureRequest
+) -> None:
     """Issue 9: the same search on memory, SQLite and PostgreSQL finds the same jobs, in the same order."""
     answers = {}
     for kind in STORES:
@@ -148,7 +151,11 @@ def test_every_store_gives_the_same_answers(tmp_path: Path, base_engine: Engine,
     assert stats[0] == {
         "total": 10,
         "groupBy": "assignedTo",
-        "groupedValues": [{"value": "clerks", "count": 3}, {"value": "dana", "count": 4}, {"value": "editors", "count": 3}],
+        "groupedValues": [
+            {"value": "clerks", "count": 3},
+            {"value": "dana", "count": 4},
+            {"value": "editors", "count": 3},
+        ],
     }
     assert stats[1]["groupedValues"] == [{"value": 0, "count": 10}]
     assert stats[2]["groupedValues"] == [
@@ -259,3 +266,24 @@ def test_hostile_queries_are_400s_and_run_nothing(server: Any) -> None:
     assert _search(server, search="'; DROP TABLE jobs; --")["total"] == 0
     assert _ids(server, "") == ALL
     assert len(server.engine.store.job_ids()) == 12
+
+
+@pytest.mark.parametrize("q", ["assignedTo = 'dana' AND closed = 0", "currentStepId = 'review' AND diagramId = 'x'"])
+def test_sqlite_drives_a_step_condition_from_the_step_indexes(tmp_path: Path, q: str) -> None:
+    """The plan behind bench/bench_search.py: a current-step test is looked up in a job_steps index, never a scan
+    of the jobs or a walk of the few-valued closed / workflow indexes (SQLite keeps no statistics)."""
+    import sqlite3
+
+    from stepchart.stores.jobsearch import _where, prepare
+    from stepchart.stores.query import parse_query
+    from stepchart.stores.sqlite import SQLiteStore
+
+    store = SQLiteStore(tmp_path / "plan.db")
+    search = JobSearch(where=prepare(parse_query(q), None, {}))
+    where, args = _where(search, store._search_dialect())
+    with sqlite3.connect(tmp_path / "plan.db") as conn:
+        rows = conn.execute(f"EXPLAIN QUERY PLAN SELECT COUNT(*) FROM jobs j WHERE {where}", args).fetchall()
+    plan = " | ".join(r[3] for r in rows)
+    store.close()
+    assert "USING COVERING INDEX job_steps_" in plan, plan
+    assert "jobs_closed" not in plan and "jobs_workflow" not in plan and "SCAN j" not in plan, plan

@@ -55,13 +55,16 @@ class StoredField:
     value: Callable[[Any], Any]
     sortable: bool = False
     text: bool = False
+    few_values: bool = False
+    """A column of few distinct values (a flag, the workflow): SQLite, which keeps no statistics, must not
+    drive a search from its index when a selective condition (a step, an assignee) is beside it."""
 
 
 STORED_FIELDS: dict[str, StoredField] = {
     "jobId": StoredField("j.job_id", lambda j: j.job_id, sortable=True, text=True),
-    "diagramId": StoredField("j.workflow", lambda j: j.workflow, sortable=True),
-    "diagramVersion": StoredField("j.workflow_version", lambda j: j.workflow_version, sortable=True),
-    "closed": StoredField("j.closed", lambda j: int(j.closed), sortable=True),
+    "diagramId": StoredField("j.workflow", lambda j: j.workflow, sortable=True, few_values=True),
+    "diagramVersion": StoredField("j.workflow_version", lambda j: j.workflow_version, sortable=True, few_values=True),
+    "closed": StoredField("j.closed", lambda j: int(j.closed), sortable=True, few_values=True),
     "currentStepId": StoredField("s.step_id", lambda c: c.step_id),
     "assignedType": StoredField("s.assigned_type", lambda c: c.assigned_type),
     "assignedTo": StoredField("s.assigned_to", lambda c: c.assigned_to),
@@ -237,10 +240,15 @@ class SqlDialect:
     limit: Callable[[int | None], Any]
 
 
+def _column_sql(f: StoredField, d: SqlDialect) -> str:
+    """SQLite's unary ``+`` keeps the planner off a few-valued column's index (its documented hint)."""
+    return "+" + f.column if f.few_values and d.name == "sqlite" else f.column
+
+
 def _columns(d: SqlDialect) -> dict[str, Column]:
     types = {f.name: f.type for f in FIELDS}
     return {
-        n: Column(f.column, (lambda v: d.flag(bool(v)))) if types[n] is FieldType.FLAG else Column(f.column)
+        n: Column(_column_sql(f, d), (lambda v: d.flag(bool(v))) if types[n] is FieldType.FLAG else lambda v: v)
         for n, f in STORED_FIELDS.items()
     }
 
