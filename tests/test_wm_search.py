@@ -113,6 +113,8 @@ def _answers(srv: Any) -> list[Any]:
     out.append(_search(srv, q="closed=0", sortFields=[{"field": "jobId", "sortOrder": "Desc"}], start=2, num=3))
     out.append(_search(srv, sortFields=[{"field": "diagramId"}, {"field": "closed", "sortOrder": "Desc"}], num=12))
     out.append(_search(srv, search="j1", fields="jobId, currentStepName", displayNames=["Id", "Step"]))
+    for text in ("J1\\", "_1", "%", "'"):  # a backslash is itself; % and _ match as in LIKE, on every store
+        out.append([r[0] for r in _search(srv, search=text, fields=["jobId"], num=100)["results"]])
     for group in ("assignedTo", "closed", "currentStepName", "diagramId", None):
         r = _post(srv, STATS, {"q": "closed=0", "groupBy": group} if group else {"search": "J0"})
         assert r.status_code == 200, r.text
@@ -147,7 +149,8 @@ def test_every_store_gives_the_same_answers(
     ]
     assert text["results"] == [["J10", ["Edit parcels"]], ["J11", ["Check the application"]]]
     assert text["nextStart"] is None
-    stats = got[len(QUERIES) + 3 :]
+    assert got[len(QUERIES) + 3 : len(QUERIES) + 7] == [[], ["J01", "J10", "J11"], ALL, []]
+    stats = got[len(QUERIES) + 7 :]
     assert stats[0] == {
         "total": 10,
         "groupBy": "assignedTo",
@@ -176,6 +179,10 @@ def test_default_fields_and_values(server: Any) -> None:
     assert row["currentStepId"] == ["intake"] and row["assignedTo"] == ["dana"] and row["assignedType"] == ["User"]
     assert row["currentStepName"] == ["Check the application"]
     assert found["total"] == 1 and found["nextStart"] is None
+    version = server.engine.job("J03")["workflowVersion"]
+    assert row["diagramVersion"] == version and version
+    odd = [j for j in ALL if int(j[1:]) % 2 == 1]
+    assert _ids(server, f"workflowVersion = '{version}' AND workflow = 'permit-review'") == odd
 
 
 def test_reads_own_filters_results(tmp_path: Path, base_engine: Engine, request: pytest.FixtureRequest) -> None:
