@@ -51,6 +51,10 @@ COMPONENTS: dict[str, str] = {
     "EventsPage": "http-events",
     "Health": "http-health",
     "ManagementResult": "http-managed",
+    "JobSearchRequest": "http-job-search",
+    "JobSearchResult": "http-job-search-result",
+    "JobStatisticsRequest": "http-job-statistics",
+    "JobStatisticsResult": "http-job-statistics-result",
 }
 """OpenAPI component name -> schema file stem (``<stem>.schema.json``)."""
 

@@ -149,6 +149,7 @@ class PostgresStore(SQLStore):
     """
 
     MIGRATIONS = MIGRATIONS
+    DIALECT = "postgresql"
     DUE_SCHEDULED = DUE_SCHEDULED
     DUE_DEPENDENCIES = DUE_DEPENDENCIES
     SCHEMA_TABLE = (
