@@ -52,6 +52,7 @@ from . import handlers as h
 from .auth import UserDirectory
 from .errors import HttpError, error_body, internal_error, json_response, routing_error
 from .limits import DEFAULT_BODY_TIMEOUT, RequestGuard
+from .notifications import notification_routes
 from .reads import ReadPolicy
 from .service import DEFAULT_MAX_BODY, Clock, Handler, Service, endpoint, users_unavailable, wall_clock
 
@@ -159,6 +160,7 @@ def create_app(
         Route(f"{step}/complete", ep(h.complete, body=True), methods=["POST"]),
         Route(f"{step}/fail", ep(h.fail, body=True), methods=["POST"]),
         Route(f"{step}/assign", ep(h.assign, body=True), methods=["POST"]),
+        *notification_routes(service, policy),
         *(extra_routes or []),
     ]
 
