@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
 from ..errors import RequestError
@@ -54,7 +54,7 @@ class ReadPolicy:
     def reads_all(self, actor: Actor) -> bool:
         return self.reads == "all" or READ_ALL in actor.privileges
 
-    def check_item(self, request: Request) -> None:
+    def check_item(self, request: HTTPConnection) -> None:
         if self.item is None:
             return
         if (request.path_params.get("orgId"), request.path_params.get("itemId")) != self.item:

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import anyio
 import anyio.to_thread
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
 from ..bootstrap import Engine
@@ -158,7 +158,7 @@ class Service:
         self.write_error = None
         return result
 
-    def authenticate(self, request: Request) -> Actor:
+    def authenticate(self, request: HTTPConnection) -> Actor:
         """The caller from ``Authorization: Bearer``, ``X-Esri-Authorization: Bearer`` or ``?token=``;
         401 otherwise, 503 while the users file is invalid (fail closed)."""
         token = presented_token(request.headers, request.query_params)
