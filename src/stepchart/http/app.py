@@ -54,6 +54,7 @@ from .errors import HttpError, error_body, internal_error, json_response, routin
 from .limits import DEFAULT_BODY_TIMEOUT, RequestGuard
 from .reads import ReadPolicy
 from .service import DEFAULT_MAX_BODY, Clock, Handler, Service, endpoint, users_unavailable, wall_clock
+from .wm_routes import wm_routes
 
 __all__ = ["DEFAULT_MAX_BODY", "HttpError", "Service", "create_app", "error_body"]
 
@@ -151,7 +152,6 @@ def create_app(
         Route(f"{base}/jobs", ep(h.create_job, body=True), methods=["POST"]),
         Route(f"{base}/jobs", ep(h.list_jobs, read="list"), methods=["GET"]),
         Route(f"{base}/jobs/{{jobId}}", ep(h.job_resource, read="job"), methods=["GET", "DELETE"]),
-        Route(f"{base}/jobs/{{jobId}}/history", ep(h.job_history, read="job"), methods=["GET"]),
         Route(f"{base}/jobs/{{jobId}}/close", ep(h.close_job), methods=["POST"]),
         Route(f"{base}/jobs/{{jobId}}/reopen", ep(h.reopen_job), methods=["POST"]),
         Route(f"{base}/events", ep(h.events, read="events"), methods=["GET"]),
@@ -159,6 +159,7 @@ def create_app(
         Route(f"{step}/complete", ep(h.complete, body=True), methods=["POST"]),
         Route(f"{step}/fail", ep(h.fail, body=True), methods=["POST"]),
         Route(f"{step}/assign", ep(h.assign, body=True), methods=["POST"]),
+        *wm_routes(base, ep),  # Workflow Manager's manage/assign/history/comments/diagrams: last (a catch-all)
         *(extra_routes or []),
     ]
 

@@ -51,6 +51,14 @@ COMPONENTS: dict[str, str] = {
     "EventsPage": "http-events",
     "Health": "http-health",
     "ManagementResult": "http-managed",
+    "ManageRequest": "http-manage",
+    "ManageResult": "http-manage-result",
+    "CommentRequest": "http-comment",
+    "CommentAdded": "http-comment-added",
+    "Comments": "http-comments",
+    "WmHistory": "http-wm-history",
+    "Diagram": "http-diagram",
+    "Diagrams": "http-diagrams",
 }
 """OpenAPI component name -> schema file stem (``<stem>.schema.json``)."""
 
@@ -62,6 +70,8 @@ ROUTE_SCHEMAS: dict[str, str] = {
     "complete": "http-complete",
     "fail": "http-fail",
     "assign": "http-assign",
+    "manage": "http-manage",
+    "comment": "http-comment",
 }
 """Request-body schema (file stem) of each HTTP operation that takes a body besides jobAction."""
 

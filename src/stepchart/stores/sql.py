@@ -36,6 +36,7 @@ from .base import (
     ManagedStore,
     StoreTransaction,
 )
+from .comments import EXPORT_COMMENTS, INSERT_COMMENT, SELECT_COMMENTS, comment_of, comment_row
 from .compact import compact_response
 from .records import JobIndex, dumps, export_header, index_job, job_from_doc, job_summary, run_import, to_micros
 from .schema import Migration, migrate_schema, read_schema
@@ -206,10 +207,12 @@ class SQLStore(ManagedStore):
         if tx.deleted:
             # the job's creation rank stays, so that paging with after=<this id> goes on from here
             conn.execute(self._q(KEEP_RANK), (job_id,))
-            for table in ("jobs", "job_steps", "job_waits"):
+            for table in ("jobs", "job_steps", "job_waits", "job_comments"):
                 conn.execute(self._q(f"DELETE FROM {table} WHERE job_id = ?"), (job_id,))
         elif tx.job_to_save is not None:
             self._write_job(conn, tx.job_to_save, before, stored)
+        if not tx.deleted:
+            self._executemany(conn, INSERT_COMMENT, [comment_row(job_id, c) for c in tx.comments])
         self._append(conn, job_id, tx.events, tx.log, reads)
 
     @abstractmethod
@@ -316,6 +319,9 @@ class SQLStore(ManagedStore):
         args.append(self._limit(flt.limit))
         return [job_summary(self._json(r[0])) for r in self._conn().execute(self._q(sql), args)]
 
+    def comments(self, job_id: str) -> list[dict[str, Any]]:
+        return [comment_of(tuple(r)) for r in self._conn().execute(self._q(SELECT_COMMENTS), (job_id,))]
+
     def _entries_of(self, rows: list[Any], events: Mapping[int, list[dict[str, Any]]]) -> list[dict[str, Any]]:
         """Log rows (``LOG_COLUMNS``) as entries, each with its events (by log sequence)."""
         return log_entries_of(rows, events, self._json)
@@ -345,6 +351,9 @@ class SQLStore(ManagedStore):
         for jid, doc in conn.execute("SELECT job_id, doc FROM jobs ORDER BY n"):
             if wanted is None or jid in wanted:
                 yield {"kind": "job", "doc": self._json(doc)}
+        for jid, *fields in conn.execute(EXPORT_COMMENTS).fetchall():
+            if wanted is None or jid in wanted:
+                yield {"kind": "comment", "jobId": jid, **comment_of(tuple(fields))}
 
     def import_records(self, records: Iterable[Mapping[str, Any]], *, skip_existing: bool = False) -> ImportReport:
         with self._write() as conn:
@@ -370,6 +379,9 @@ class SQLStore(ManagedStore):
             def put_log(rec: Mapping[str, Any]) -> None:
                 self._append(conn, rec["jobId"], list(rec.get("events", [])), rec, rec.get("reads") or {})
 
+            def put_comment(job_id: str, comment: dict[str, Any]) -> None:
+                conn.execute(self._q(INSERT_COMMENT), comment_row(job_id, comment))
+
             return run_import(
                 records,
                 skip_existing=skip_existing,
@@ -377,4 +389,5 @@ class SQLStore(ManagedStore):
                 put_workflow=put_workflow,
                 put_job=put_job,
                 put_log=put_log,
+                put_comment=put_comment,
             )
