@@ -144,7 +144,8 @@ def test_manage_refuses_a_bad_body_before_anything_runs(client: httpx.Client, en
     check_error(manage(client, "Archive", ["J1"]), 400, "SchemaViolation")
     check_error(manage(client, "Close", []), 400, "SchemaViolation")
     check_error(manage(client, "Close", ["J1", "J1"]), 400, "SchemaViolation")  # each job once
-    check_error(manage(client, "Close", ["J1"] + [f"X{i}" for i in range(100)]), 400, "SchemaViolation")  # cap 100
+    capped = check_error(manage(client, "Close", ["J1"] + [f"X{i}" for i in range(100)]), 400, "InvalidRequest")
+    assert capped["error"]["details"] == ["jobIds: 101 ids"]  # at most 100, J1 not closed
     check_error(manage(client, "Close", ["NOPE"]), 400, "JobNotFound")
     assert len(engine.action_log()) == before and not engine.job("J1")["closed"]
 

@@ -46,7 +46,8 @@ from .wm_history import wm_history
 __all__ = ["MAX_MANAGE", "wm_routes"]
 
 MAX_MANAGE: Final = 100
-"""Most job ids one ``jobs/manage`` request takes (the schema's ``maxItems``)."""
+"""Most job ids one ``jobs/manage`` request takes (checked here, not by the schema: a schema limit
+past the body limit would be answered 413, which Esri's client retries)."""
 
 Endpoint = Callable[..., Callable[[Request], Awaitable[Response]]]
 """``ep(handler, body=..., read=...)`` of :func:`stepchart.http.app.create_app`."""
@@ -55,6 +56,12 @@ Endpoint = Callable[..., Callable[[Request], Awaitable[Response]]]
 async def manage_jobs(s: Service, c: Call) -> Response:
     """``POST .../jobs/manage``: one management operation on each job, each its own request."""
     value = s.json_body(c.body, "http-manage")
+    if len(value["jobIds"]) > MAX_MANAGE:
+        raise bad_request(
+            "InvalidRequest",
+            f"jobs/manage takes at most {MAX_MANAGE} job ids; send them in several requests.",
+            [f"jobIds: {len(value['jobIds'])} ids"],
+        )
     operation = JOB_OPERATIONS[value["type"]]
     key = c.idempotency_key
     results: list[dict[str, Any]] = []

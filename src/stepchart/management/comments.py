@@ -14,7 +14,7 @@ for it in Workflow Manager's list.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
 
 from ..engine.core import ActionResult, Engine
 from ..engine.inputs import as_actor, as_now
@@ -24,10 +24,7 @@ from ..model import Actor
 from ..model.times import format_datetime
 from ..stores import ManagedStore, StoreError, StoreTransaction
 
-__all__ = ["MAX_COMMENT", "add_comment", "job_comments"]
-
-MAX_COMMENT: Final = 10_000
-"""Most characters in one comment (the body schema says the same)."""
+__all__ = ["add_comment", "job_comments"]
 
 
 def _managed(engine: Engine) -> ManagedStore:
