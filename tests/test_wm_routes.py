@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from http_helpers import ALL_PRIVILEGES, USERS, ManualClock, check_error, live_app
+from http_helpers import ALL_PRIVILEGES, USERS, ManualClock, check_error, live_app, wait_for
 
 from stepchart import Engine
 from stepchart.http.auth import UserDirectory
@@ -134,20 +134,23 @@ def test_manage_closes_reopens_upgrades_and_deletes_many_jobs(client: httpx.Clie
     r = manage(client, "Delete", ["J1"])
     assert r.json() == {"success": True, "results": [{"jobId": "J1", "success": True, "deleted": True}]}
     assert not engine.store.exists("J1") and engine.store.exists("J2")
-    types = [e["type"] for e in engine.events_after(job_id="J1")]
-    assert types == ["JobClosed", "JobReopened", "JobUpgraded", "JobDeleted"]
+    def types() -> list[str]:  # PostgreSQL's feed shows an event once its transaction is settled
+        return [e["type"] for e in engine.events_after(job_id="J1")]
+
+    assert wait_for(lambda: len(types()) == 4)
+    assert types() == ["JobClosed", "JobReopened", "JobUpgraded", "JobDeleted"]
 
 
 def test_manage_refuses_a_bad_body_before_anything_runs(client: httpx.Client, engine: Engine) -> None:
     engine.create_job("wmflow", "J1", now=T0)
-    before = len(engine.action_log())
     check_error(manage(client, "Archive", ["J1"]), 400, "SchemaViolation")
     check_error(manage(client, "Close", []), 400, "SchemaViolation")
     check_error(manage(client, "Close", ["J1", "J1"]), 400, "SchemaViolation")  # each job once
     capped = check_error(manage(client, "Close", ["J1"] + [f"X{i}" for i in range(100)]), 400, "InvalidRequest")
     assert capped["error"]["details"] == ["jobIds: 101 ids"]  # at most 100, J1 not closed
     check_error(manage(client, "Close", ["NOPE"]), 400, "JobNotFound")
-    assert len(engine.action_log()) == before and not engine.job("J1")["closed"]
+    # nothing ran (counting log entries is not used: PostgreSQL shows an entry once it is settled)
+    assert not engine.job("J1")["closed"] and [e["action"] for e in engine.action_log("J1")] in ([], ["Create"])
 
 
 # -- assign (R25) ------------------------------------------------------------------------------------
@@ -234,8 +237,11 @@ def test_comments_are_stored_in_order_and_reach_the_events_feed(
         {"commentId": "1", "comment": "first", "createdBy": "alice", "createdDate": T0},
         {"commentId": "2", "comment": "second", "createdBy": "bob", "createdDate": "2026-03-01T09:01:00Z"},
     ]
-    feed = [e for e in engine.events_after(job_id="J1") if e["type"] == "JobCommentUpdated"]
-    assert [(e["commentId"], e["username"]) for e in feed] == [("1", "alice"), ("2", "bob")]
+    def feed() -> list[dict[str, Any]]:
+        return [e for e in engine.events_after(job_id="J1") if e["type"] == "JobCommentUpdated"]
+
+    assert wait_for(lambda: len(feed()) == 2)
+    assert [(e["commentId"], e["username"]) for e in feed()] == [("1", "alice"), ("2", "bob")]
     # refusals change nothing
     check_error(client.post(f"{BASE}/jobs/J1/comments", json={"comment": ""}, headers=headers("alice")),
                 400, "SchemaViolation")  # fmt: skip
