@@ -9,6 +9,7 @@ diagrams of the loaded workflows. Each test runs on memory, SQLite and PostgreSQ
 from __future__ import annotations
 
 import copy
+import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ import pytest
 from http_helpers import ALL_PRIVILEGES, USERS, ManualClock, check_error, live_app, wait_for
 
 from stepchart import Engine
+from stepchart.cli.main import main
 from stepchart.http.auth import UserDirectory
 from stepchart.http.openapi import validator
 from stepchart.stores import MemoryStore, open_store
@@ -253,7 +255,9 @@ def test_comments_are_stored_in_order_and_reach_the_events_feed(
     assert engine.verify_replay() == []
 
 
-def test_export_and_import_carry_comments(client: httpx.Client, engine: Engine, tmp_path: Path) -> None:
+def test_export_and_import_carry_comments(
+    client: httpx.Client, engine: Engine, store_url: str, tmp_path: Path, capsys: Any
+) -> None:
     engine.create_job("wmflow", "J1", now=T0)
     engine.create_job("wmflow", "J2", now=T0)
     for text in ("one", "two"):
@@ -265,6 +269,15 @@ def test_export_and_import_carry_comments(client: httpx.Client, engine: Engine, 
         assert report.comments == 2
         assert [c["comment"] for c in target.comments("J2")] == ["one", "two"] and target.comments("J1") == []
         target.close()
+    # through the real CLI too: stepchart export, then import into a new SQLite file
+    if store_url != "memory:":
+        out, copy_db = tmp_path / "export.jsonl", str(tmp_path / "cli.db")
+        assert main(["export", "--store", store_url, "-o", str(out)]) == 0
+        assert main(["import", "--store", copy_db, str(out), "--format", "json"]) == 0
+        assert json.loads(capsys.readouterr().out)["comments"] == 2
+        copied = open_store(copy_db)
+        assert [c["comment"] for c in copied.comments("J2")] == ["one", "two"]
+        copied.close()
     # a deleted job's comments go with it
     assert manage(client, "Delete", ["J2"]).json()["success"]
     assert engine.store.comments("J2") == []  # type: ignore[attr-defined]
