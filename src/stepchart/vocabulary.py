@@ -92,7 +92,7 @@ STEP_EVENTS: Final = (
 )
 """The R24 events a request on a job's steps causes (and a chart transition may emit)."""
 
-EVENTS: Final = (*STEP_EVENTS, "JobReopened", "JobDeleted", "JobUpgraded")
+EVENTS: Final = (*STEP_EVENTS, "JobReopened", "JobDeleted", "JobUpgraded", "JobCommentUpdated")
 """Every event of the events feed: R24's, and those of job management."""
 
 HISTORY_ACTIONS: Final = (

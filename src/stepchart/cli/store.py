@@ -191,12 +191,13 @@ def cmd_import(args: argparse.Namespace) -> int:
             return 1
         if args.format == "json":
             counts = {"jobs": report.jobs, "logEntries": report.log_entries, "events": report.events,
-                      "workflows": report.workflows, "skippedJobs": report.skipped_jobs}  # fmt: skip
+                      "workflows": report.workflows, "comments": report.comments,
+                      "skippedJobs": report.skipped_jobs}  # fmt: skip
             dump_json(counts, sys.stdout)
             return 0
         print(
             f"imported {report.jobs} jobs, {report.log_entries} log entries, {report.events} events, "
-            f"{report.workflows} workflow versions"
+            f"{report.workflows} workflow versions, {report.comments} comments"
             + (f"; skipped existing jobs: {', '.join(report.skipped_jobs)}" if report.skipped_jobs else "")
         )
         return 0

@@ -56,6 +56,7 @@ from .limits import DEFAULT_BODY_TIMEOUT, RequestGuard
 from .notifications import notification_routes
 from .reads import ReadPolicy
 from .service import DEFAULT_MAX_BODY, Clock, Handler, Service, endpoint, users_unavailable, wall_clock
+from .wm_routes import wm_routes
 
 __all__ = ["DEFAULT_MAX_BODY", "HttpError", "Service", "create_app", "error_body"]
 
@@ -153,7 +154,6 @@ def create_app(
         Route(f"{base}/jobs", ep(h.create_job, body=True), methods=["POST"]),
         Route(f"{base}/jobs", ep(h.list_jobs, read="list"), methods=["GET"]),
         Route(f"{base}/jobs/{{jobId}}", ep(h.job_resource, read="job"), methods=["GET", "DELETE"]),
-        Route(f"{base}/jobs/{{jobId}}/history", ep(h.job_history, read="job"), methods=["GET"]),
         Route(f"{base}/jobs/{{jobId}}/close", ep(h.close_job), methods=["POST"]),
         Route(f"{base}/jobs/{{jobId}}/reopen", ep(h.reopen_job), methods=["POST"]),
         Route(f"{base}/events", ep(h.events, read="events"), methods=["GET"]),
@@ -163,6 +163,7 @@ def create_app(
         Route(f"{step}/assign", ep(h.assign, body=True), methods=["POST"]),
         *search_routes(ep, policy, base),
         *notification_routes(service, policy),
+        *wm_routes(base, ep),  # Workflow Manager's manage/assign/history/comments/diagrams: last (a catch-all)
         *(extra_routes or []),
     ]
 

@@ -55,6 +55,14 @@ COMPONENTS: dict[str, str] = {
     "JobSearchResult": "http-job-search-result",
     "JobStatisticsRequest": "http-job-statistics",
     "JobStatisticsResult": "http-job-statistics-result",
+    "ManageRequest": "http-manage",
+    "ManageResult": "http-manage-result",
+    "CommentRequest": "http-comment",
+    "CommentAdded": "http-comment-added",
+    "Comments": "http-comments",
+    "WmHistory": "http-wm-history",
+    "Diagram": "http-diagram",
+    "Diagrams": "http-diagrams",
 }
 """OpenAPI component name -> schema file stem (``<stem>.schema.json``)."""
 
@@ -66,6 +74,8 @@ ROUTE_SCHEMAS: dict[str, str] = {
     "complete": "http-complete",
     "fail": "http-fail",
     "assign": "http-assign",
+    "manage": "http-manage",
+    "comment": "http-comment",
 }
 """Request-body schema (file stem) of each HTTP operation that takes a body besides jobAction."""
 

@@ -1,7 +1,7 @@
 """The operations of the service: one handler per route, each a function of the service and the call.
 
-jobAction (R10, R13, R14), create, read, list, close, reopen and delete jobs, a job's
-history (R23), respond/complete/fail (R3, R4), assign (R25) and the events feed (R24).
+jobAction (R10, R13, R14), create, read, list, close, reopen and delete jobs,
+respond/complete/fail (R3, R4), assign (R25) and the events feed (R24).
 Every handler runs after the shared checks of :func:`~stepchart.http.service.endpoint`.
 """
 
@@ -32,7 +32,6 @@ __all__ = [
     "events",
     "fail",
     "job_action",
-    "job_history",
     "job_resource",
     "list_jobs",
     "reopen_job",
@@ -155,15 +154,6 @@ async def get_job(s: Service, c: Call) -> Response:
 async def job_resource(s: Service, c: Call) -> Response:
     """``GET`` or ``DELETE .../jobs/{jobId}`` (one route, so a 405 names both methods)."""
     return await (delete_job(s, c) if c.request.method == "DELETE" else get_job(s, c))
-
-
-async def job_history(s: Service, c: Call) -> Response:
-    """``GET .../jobs/{jobId}/history``: the job's history records (R23)."""
-    job_id = c.param("jobId")
-    job = await s.run(s.engine.store.get, job_id)
-    if job is None:
-        raise RequestError.job_not_found(job_id)
-    return json_response(200, {"jobId": job_id, "history": job.history})
 
 
 # -- the step operations ------------------------------------------------------------------------

@@ -93,6 +93,44 @@ def _op(
     return op
 
 
+def _wm_paths(base: str, job: list[dict[str, Any]]) -> dict[str, Any]:
+    """The paths of :mod:`.wm_routes` (Workflow Manager's job management, issue 9)."""
+    wm = ("workflowManager",)
+    diagram = _param("diagramId", "path", "The diagram: a loaded workflow's id.", _STR)
+    version = _param("version", "path", "The diagram version: 1 is the workflow's oldest stored version.", _STR)
+    return {
+        f"{base}/jobs/manage": {
+            "post": _op("manageJobs", "Closes, reopens, deletes or upgrades many jobs", [_ORG, _ITEM],
+                        "ManageResult", "at least one job changed", body="ManageRequest", post=True, tags=wm),
+        },
+        f"{base}/jobs/{{jobId}}/{{stepId}}": {
+            "post": _op("assignStep", "Reassigns a current step (R25), Workflow Manager's path", [*job, _STEP],
+                        "JobActionResponse", "success (R13)", body="AssignRequest", post=True, tags=wm),
+        },
+        f"{base}/jobs/{{jobId}}/comments": {
+            "get": _op("getComments", "Reads a job's comments, oldest first", job, "Comments", "the comments",
+                       tags=wm),
+            "post": _op("addComment", "Adds a comment to a job", job, "CommentAdded", "the comment's id",
+                        body="CommentRequest", post=True, tags=wm),
+        },
+        f"{base}/jobs/{{jobId}}/diagram": {
+            "get": _op("getJobDiagram", "The diagram version the job runs", job, "Diagram", "the diagram", tags=wm),
+        },
+        f"{base}/diagrams": {
+            "get": _op("listDiagrams", "Every loaded workflow's newest version as a diagram", [_ORG, _ITEM],
+                       "Diagrams", "the diagrams", tags=wm),
+        },
+        f"{base}/diagrams/{{diagramId}}": {
+            "get": _op("getDiagram", "A workflow's newest version as a diagram", [_ORG, _ITEM, diagram],
+                       "Diagram", "the diagram", tags=wm),
+        },
+        f"{base}/diagrams/{{diagramId}}/{{version}}": {
+            "get": _op("getDiagramVersion", "One stored version of a workflow as a diagram",
+                       [_ORG, _ITEM, diagram, version], "Diagram", "the diagram", tags=wm),
+        },
+    }  # fmt: skip
+
+
 def build_openapi(*, version: str = "0.1.0", server_url: str | None = None) -> dict[str, Any]:
     """The OpenAPI 3.1 document of :func:`stepchart.http.app.create_app`."""
     base = "/{orgId}/{itemId}"
@@ -148,8 +186,15 @@ def build_openapi(*, version: str = "0.1.0", server_url: str | None = None) -> d
             ),
         },
         f"{base}/jobs/{{jobId}}/history": {
-            "get": _op("getJobHistory", "Reads a job's history (R23)", job, "History", "the history"),
+            "get": _op(
+                "getJobHistory",
+                "Reads a job's history in Workflow Manager's record shape (R23 records, Created, Upgraded, Commented)",
+                job,
+                "WmHistory",
+                "the history",
+            ),
         },
+        **_wm_paths(base, job),
         f"{base}/jobs/{{jobId}}/close": {
             "post": _op("closeJob", "Closes a job (needs jobClose)", job, "ManagementResult", mgmt, post=True),
         },

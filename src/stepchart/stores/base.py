@@ -48,7 +48,7 @@ __all__ = [
     "read_of",
 ]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 6  # 6: job comments (stores/comments.py); 4 and 5 are other helpers' (renumbered at merge)
 """The newest database schema this code knows (see the migrations of each SQL store)."""
 
 DEFAULT_KEY_RETENTION = timedelta(hours=24)
@@ -94,6 +94,8 @@ class StoreTransaction(Transaction):
     """A :class:`Transaction` that can also delete its job (jobDelete)."""
 
     deleted: bool = False
+    comments: list[dict[str, Any]] = field(default_factory=list)
+    """Comments the request adds to the job (:mod:`.comments`), written when it commits."""
 
     def delete(self, events: list[dict[str, Any]], log: dict[str, Any] | None = None) -> None:
         """Mark the job to be deleted on exit, with the events and log entry of the deletion."""
@@ -206,6 +208,7 @@ class ImportReport:
     jobs: int = 0
     log_entries: int = 0
     events: int = 0
+    comments: int = 0
     skipped_jobs: list[str] = field(default_factory=list)
 
 
@@ -295,6 +298,10 @@ class ManagedStore(JobStore):
 
         A field of the current steps counts a job once under each distinct value of its steps.
         """
+
+    @abstractmethod
+    def comments(self, job_id: str) -> list[dict[str, Any]]:
+        """The job's comments (``{commentId, comment, createdBy, createdDate}``), oldest first."""
 
     @abstractmethod
     def log_entries(self, job_id: str | None = None, after: int = 0, limit: int | None = None) -> list[dict[str, Any]]:

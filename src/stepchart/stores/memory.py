@@ -51,6 +51,7 @@ class MemoryStore(ManagedStore):
         self.log: list[dict[str, Any]] = []
         self._event_log_seq: list[int | None] = []
         self._workflows: dict[tuple[str, str], dict[str, Any]] = {}
+        self._comments: dict[str, list[dict[str, Any]]] = {}
         self._log_seq = 0
         self._ranks: dict[str, int] = {}
         """Each job's creation rank (kept after deletion), for paging with ``after``."""
@@ -115,9 +116,13 @@ class MemoryStore(ManagedStore):
             if tx.deleted:
                 del self._jobs[job_id]
                 self._order.remove(job_id)
-            elif tx.job_to_save is not None:
-                self._save_workflow_of(tx.job_to_save)
-                self._jobs[job_id] = tx.job_to_save.copy()
+                self._comments.pop(job_id, None)
+            else:
+                if tx.job_to_save is not None:
+                    self._save_workflow_of(tx.job_to_save)
+                    self._jobs[job_id] = tx.job_to_save.copy()
+                if tx.comments:
+                    self._comments.setdefault(job_id, []).extend(dict(c) for c in tx.comments)
             self._append(tx.events, tx.log, reads)
 
     def _append(self, events: list[dict[str, Any]], log: dict[str, Any] | None, reads: dict[str, Any]) -> None:
@@ -169,6 +174,10 @@ class MemoryStore(ManagedStore):
     def count_jobs_by(self, search: JobSearch, field: str) -> tuple[int, list[tuple[Any, int]]]:
         with self._lock:
             return memory_count_by([self._jobs[i] for i in self._order], search, field)
+
+    def comments(self, job_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(c) for c in self._comments.get(job_id, [])]
 
     def log_entries(self, job_id: str | None = None, after: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         with self._lock:
@@ -225,6 +234,10 @@ class MemoryStore(ManagedStore):
                 job = self._jobs.get(jid)
                 if job is not None:
                     yield {"kind": "job", "doc": job.to_doc()}
+        for jid in self.job_ids():
+            if wanted is None or jid in wanted:
+                for c in self.comments(jid):
+                    yield {"kind": "comment", "jobId": jid, **c}
         for entry in self.log_entries():
             if wanted is None or entry["jobId"] in wanted:
                 yield {"kind": "log", **entry}
@@ -233,7 +246,8 @@ class MemoryStore(ManagedStore):
         self._refuse_write()
         with self._lock:
             saved = copy.deepcopy(
-                (self._jobs, self._order, self.log, self.events, self._event_log_seq, self._log_seq, self._workflows)
+                (self._jobs, self._order, self.log, self.events, self._event_log_seq, self._log_seq, self._workflows,
+                 self._comments)
             )
             logged = {e["jobId"] for e in self.log}
 
@@ -246,6 +260,9 @@ class MemoryStore(ManagedStore):
                 entry = {k: v for k, v in rec.items() if k not in ("kind", "sequence", "events", "reads")}
                 self._append(list(rec.get("events", [])), entry, dict(rec.get("reads") or {}))
 
+            def put_comment(job_id: str, comment: dict[str, Any]) -> None:
+                self._comments.setdefault(job_id, []).append(comment)
+
             try:
                 return run_import(
                     records,
@@ -254,6 +271,7 @@ class MemoryStore(ManagedStore):
                     put_workflow=self.save_workflow,
                     put_job=put_job,
                     put_log=put_log,
+                    put_comment=put_comment,
                 )
             except BaseException:  # one transaction: all or nothing
                 (
@@ -264,6 +282,7 @@ class MemoryStore(ManagedStore):
                     self._event_log_seq,
                     self._log_seq,
                     self._workflows,
+                    self._comments,
                 ) = saved
                 raise
 

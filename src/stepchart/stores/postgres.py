@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..model import Job
 from .base import SCHEMA_VERSION, StoreError, StoreTransaction, Transaction
+from .comments import comments_migration
 from .records import JobIndex, dumps, index_job, job_from_doc
 from .sql import Migration, SQLStore
 from .sqlrows import LOG_COLUMNS, RECALL, log_entries_of
@@ -126,6 +127,7 @@ MIGRATIONS: list[Migration] = [
     ),
     (3, "creation rank of deleted jobs (a paging cursor that survives deletion)",
      ["CREATE TABLE deleted_jobs (job_id TEXT PRIMARY KEY, n BIGINT NOT NULL)"], None),
+    comments_migration("BIGINT"),  # version 6 = current + 3 (wmjobs: 4, wmsearch: 5); renumbered at merge
 ]
 assert MIGRATIONS[-1][0] == SCHEMA_VERSION
 

@@ -178,6 +178,7 @@ def run_import(
     put_workflow: Callable[[str, str, Mapping[str, Any]], None],
     put_job: Callable[[Job], None],
     put_log: Callable[[Mapping[str, Any]], None],
+    put_comment: Callable[[str, dict[str, Any]], None],
 ) -> ImportReport:
     """Feed export records to a store's writers (inside the store's one transaction).
 
@@ -218,6 +219,13 @@ def run_import(
                 put_log(rec)
                 report.log_entries += 1
                 report.events += len(rec.get("events", []))
+        elif kind == "comment":
+            from .comments import comment_record  # comments imports base, as this module does
+
+            comment = comment_record(rec, f"record {i + 1}")
+            if take(rec["jobId"]):
+                put_comment(rec["jobId"], comment)
+                report.comments += 1
         else:
             raise StoreError(f"record {i + 1}: unknown kind {kind!r}")
     if not header:

@@ -38,6 +38,7 @@ from .base import (
     SearchPage,
     StoreTransaction,
 )
+from .comments import EXPORT_COMMENTS, INSERT_COMMENT, SELECT_COMMENTS, comment_of, comment_row
 from .compact import compact_response
 from .jobsearch import SqlDialect, sql_count_by, sql_find
 from .query.sqlgen import Dialect
@@ -211,10 +212,12 @@ class SQLStore(ManagedStore):
         if tx.deleted:
             # the job's creation rank stays, so that paging with after=<this id> goes on from here
             conn.execute(self._q(KEEP_RANK), (job_id,))
-            for table in ("jobs", "job_steps", "job_waits"):
+            for table in ("jobs", "job_steps", "job_waits", "job_comments"):
                 conn.execute(self._q(f"DELETE FROM {table} WHERE job_id = ?"), (job_id,))
         elif tx.job_to_save is not None:
             self._write_job(conn, tx.job_to_save, before, stored)
+        if not tx.deleted:
+            self._executemany(conn, INSERT_COMMENT, [comment_row(job_id, c) for c in tx.comments])
         self._append(conn, job_id, tx.events, tx.log, reads)
 
     @abstractmethod
@@ -332,6 +335,9 @@ class SQLStore(ManagedStore):
         with self._read() as conn:
             return sql_count_by(conn, search, field, self._search_dialect())
 
+    def comments(self, job_id: str) -> list[dict[str, Any]]:
+        return [comment_of(tuple(r)) for r in self._conn().execute(self._q(SELECT_COMMENTS), (job_id,))]
+
     def _entries_of(self, rows: list[Any], events: Mapping[int, list[dict[str, Any]]]) -> list[dict[str, Any]]:
         """Log rows (``LOG_COLUMNS``) as entries, each with its events (by log sequence)."""
         return log_entries_of(rows, events, self._json)
@@ -361,21 +367,16 @@ class SQLStore(ManagedStore):
         for jid, doc in conn.execute("SELECT job_id, doc FROM jobs ORDER BY n"):
             if wanted is None or jid in wanted:
                 yield {"kind": "job", "doc": self._json(doc)}
+        for jid, *fields in conn.execute(EXPORT_COMMENTS).fetchall():
+            if wanted is None or jid in wanted:
+                yield {"kind": "comment", "jobId": jid, **comment_of(tuple(fields))}
 
     def import_records(self, records: Iterable[Mapping[str, Any]], *, skip_existing: bool = False) -> ImportReport:
         with self._write() as conn:
 
             def known(job_id: str) -> bool:
-                return (
-                    conn.execute(
-                        self._q(
-                            "SELECT 1 FROM jobs WHERE job_id = ? UNION ALL "
-                            "SELECT 1 FROM action_log WHERE job_id = ? LIMIT 1"
-                        ),
-                        (job_id, job_id),
-                    ).fetchone()
-                    is not None
-                )
+                sql = "SELECT 1 FROM jobs WHERE job_id = ? UNION ALL SELECT 1 FROM action_log WHERE job_id = ? LIMIT 1"
+                return conn.execute(self._q(sql), (job_id, job_id)).fetchone() is not None
 
             def put_workflow(workflow_id: str, version: str, source: Mapping[str, Any]) -> None:
                 self._insert_workflow(conn, workflow_id, version, source)
@@ -386,11 +387,8 @@ class SQLStore(ManagedStore):
             def put_log(rec: Mapping[str, Any]) -> None:
                 self._append(conn, rec["jobId"], list(rec.get("events", [])), rec, rec.get("reads") or {})
 
-            return run_import(
-                records,
-                skip_existing=skip_existing,
-                known=known,
-                put_workflow=put_workflow,
-                put_job=put_job,
-                put_log=put_log,
-            )
+            def put_comment(job_id: str, comment: dict[str, Any]) -> None:
+                conn.execute(self._q(INSERT_COMMENT), comment_row(job_id, comment))
+
+            return run_import(records, skip_existing=skip_existing, known=known, put_workflow=put_workflow,
+                              put_job=put_job, put_log=put_log, put_comment=put_comment)  # fmt: skip

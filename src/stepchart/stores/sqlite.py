@@ -35,6 +35,7 @@ from typing import Any
 
 from ..model import Job
 from .base import SCHEMA_VERSION, JobExistsError, StoreError, StoreTransaction, Transaction
+from .comments import comments_migration
 from .records import JobIndex, dumps, index_job, job_from_doc
 from .sql import Migration, SQLStore
 from .sqlrows import LOG_COLUMNS, RECALL
@@ -109,12 +110,11 @@ MIGRATIONS: list[Migration] = [
     ),
     (3, "creation rank of deleted jobs (a paging cursor that survives deletion)",
      ["CREATE TABLE deleted_jobs (job_id TEXT PRIMARY KEY, n INTEGER NOT NULL)"], None),
+    comments_migration("INTEGER"),  # version 6 = current + 3 (wmjobs: 4, wmsearch: 5); renumbered at merge
 ]
 assert MIGRATIONS[-1][0] == SCHEMA_VERSION
 
-DUE_SCHEDULED = (
-    "SELECT job_id FROM jobs WHERE next_release IS NOT NULL AND next_release <= ? ORDER BY next_release, n LIMIT ?"
-)
+DUE_SCHEDULED = "SELECT job_id FROM jobs WHERE next_release <= ? ORDER BY next_release, n LIMIT ?"  # uses the partial index
 DUE_DEPENDENCIES = (
     "SELECT DISTINCT w.job_id FROM job_waits w JOIN jobs d ON d.job_id = w.dep_job_id "
     "WHERE d.closed = 1 OR (w.dep_step_id IS NOT NULL AND EXISTS ("
