@@ -114,7 +114,7 @@ MIGRATIONS: list[Migration] = [
 ]
 assert MIGRATIONS[-1][0] == SCHEMA_VERSION
 
-DUE_SCHEDULED = "SELECT job_id FROM jobs WHERE next_release <= ? ORDER BY next_release, n LIMIT ?"  # uses the partial index
+DUE_SCHEDULED = "SELECT job_id FROM jobs WHERE next_release <= ? ORDER BY next_release, n LIMIT ?"  # partial index
 DUE_DEPENDENCIES = (
     "SELECT DISTINCT w.job_id FROM job_waits w JOIN jobs d ON d.job_id = w.dep_job_id "
     "WHERE d.closed = 1 OR (w.dep_step_id IS NOT NULL AND EXISTS ("
