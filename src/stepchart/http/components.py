@@ -51,6 +51,8 @@ COMPONENTS: dict[str, str] = {
     "EventsPage": "http-events",
     "Health": "http-health",
     "ManagementResult": "http-managed",
+    "TemplateJobsRequest": "http-template-jobs",
+    "UpdateJobRequest": "http-update-job",
 }
 """OpenAPI component name -> schema file stem (``<stem>.schema.json``)."""
 
@@ -62,6 +64,8 @@ ROUTE_SCHEMAS: dict[str, str] = {
     "complete": "http-complete",
     "fail": "http-fail",
     "assign": "http-assign",
+    "templateJobs": "http-template-jobs",
+    "update": "http-update-job",
 }
 """Request-body schema (file stem) of each HTTP operation that takes a body besides jobAction."""
 

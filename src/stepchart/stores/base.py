@@ -45,7 +45,7 @@ __all__ = [
     "read_of",
 ]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The newest database schema this code knows (see the migrations of each SQL store)."""
 
 DEFAULT_KEY_RETENTION = timedelta(hours=24)
@@ -147,6 +147,8 @@ class JobFilter:
     step: str | None = None
     after: str | None = None
     limit: int | None = None
+    template: str | None = None
+    """Jobs created from this job template."""
 
     def matches(self, job: Job) -> bool:
         """The same test in Python, for stores that scan."""
@@ -155,6 +157,8 @@ class JobFilter:
         if self.workflow is not None and job.workflow != self.workflow:
             return False
         if self.step is not None and job.current(self.step) is None:
+            return False
+        if self.template is not None and job.properties.template != self.template:
             return False
         if self.assignees and not any(
             c.assigned_to in self.assignees and c.assigned_type != "Unassigned" for c in job.current_steps

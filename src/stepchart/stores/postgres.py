@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..model import Job
 from .base import SCHEMA_VERSION, StoreError, StoreTransaction, Transaction
+from .propcolumns import property_migration
 from .records import JobIndex, dumps, index_job, job_from_doc
 from .sql import Migration, SQLStore
 from .sqlrows import LOG_COLUMNS, RECALL, log_entries_of
@@ -126,6 +127,8 @@ MIGRATIONS: list[Migration] = [
     ),
     (3, "creation rank of deleted jobs (a paging cursor that survives deletion)",
      ["CREATE TABLE deleted_jobs (job_id TEXT PRIMARY KEY, n BIGINT NOT NULL)"], None),
+    (4, "job properties as columns",
+     property_migration({"text": "TEXT", "time": "BIGINT", "number": "DOUBLE PRECISION"}), None),
 ]
 assert MIGRATIONS[-1][0] == SCHEMA_VERSION
 

@@ -37,6 +37,7 @@ from .base import (
     StoreTransaction,
 )
 from .compact import compact_response
+from .propcolumns import UPDATE_PROPERTIES
 from .records import JobIndex, dumps, export_header, index_job, job_from_doc, job_summary, run_import, to_micros
 from .schema import Migration, migrate_schema, read_schema
 from .sqlrows import KEEP_RANK, filter_where, log_entries_of
@@ -222,11 +223,13 @@ class SQLStore(ManagedStore):
     def _write_job(self, conn: Any, job: Job, before: JobIndex | None, stored: tuple[Any, ...] | None = None) -> bool:
         """Write a job's document and derived rows; ``before`` None inserts (False if the id is taken).
 
-        Current steps and holds are rewritten only when they changed.
+        Current steps, holds and the property columns are rewritten only when they changed.
         """
         ix = index_job(job)
         if not self._write_job_row(conn, job, ix, before, stored):
             return False
+        if before.props != ix.props if before is not None else any(v is not None for v in ix.props):
+            conn.execute(self._q(UPDATE_PROPERTIES), (*ix.props, job.job_id))
         if before is None or before.steps != ix.steps:
             if before is not None:
                 conn.execute(self._q("DELETE FROM job_steps WHERE job_id = ?"), (job.job_id,))

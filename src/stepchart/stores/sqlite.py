@@ -35,6 +35,7 @@ from typing import Any
 
 from ..model import Job
 from .base import SCHEMA_VERSION, JobExistsError, StoreError, StoreTransaction, Transaction
+from .propcolumns import property_migration
 from .records import JobIndex, dumps, index_job, job_from_doc
 from .sql import Migration, SQLStore
 from .sqlrows import LOG_COLUMNS, RECALL
@@ -109,6 +110,7 @@ MIGRATIONS: list[Migration] = [
     ),
     (3, "creation rank of deleted jobs (a paging cursor that survives deletion)",
      ["CREATE TABLE deleted_jobs (job_id TEXT PRIMARY KEY, n INTEGER NOT NULL)"], None),
+    (4, "job properties as columns", property_migration({"text": "TEXT", "time": "INTEGER", "number": "REAL"}), None),
 ]
 assert MIGRATIONS[-1][0] == SCHEMA_VERSION
 
