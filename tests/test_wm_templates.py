@@ -63,9 +63,9 @@ def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[htt
         load_template("jobTemplate: draft\nworkflow: parcel-edit\nstate: Draft\n", engine.workflows),
         load_template("jobTemplate: old\nworkflow: parcel-edit\nstate: Retired\n", engine.workflows),
     ]
-    with live_app(engine, UserDirectory.of(PEOPLE), clock=ManualClock(), templates=templates) as server:
-        with httpx.Client(base_url=server.url, timeout=10) as c:
-            yield c, engine
+    with live_app(engine, UserDirectory.of(PEOPLE), clock=ManualClock(), templates=templates) as server, \
+            httpx.Client(base_url=server.url, timeout=10) as c:
+        yield c, engine
     engine.store.close()
 
 
@@ -154,8 +154,8 @@ def test_serve_loads_templates_from_a_folder_and_the_project(tmp_path: Path) -> 
     folder.mkdir()
     (folder / "rush.yaml").write_text(RUSH, encoding="utf-8")
     token = _users(tmp_path)
-    args = ["--database", "memory:", "--users", str(tmp_path / "users.yaml"), *sum([["--workflow", str(p)]
-            for p in EXAMPLES], [])]  # fmt: skip
+    workflows = [a for p in EXAMPLES for a in ("--workflow", str(p))]
+    args = ["--database", "memory:", "--users", str(tmp_path / "users.yaml"), *workflows]
     for extra in (["--templates", str(folder)], []):
         if not extra:  # the project file's templates: (found in the working folder)
             (tmp_path / "stepchart.yaml").write_text("project: p\ntemplates: templates\n", encoding="utf-8")

@@ -18,7 +18,6 @@ from ..io.yamldoc import Document, as_document
 from ..load.jobs import initial_assignment, parse_job
 from ..load.workflows import as_text
 from ..model import SYSTEM, Actor, Job, JobProperties, Request, StepType, Workflow
-from ..model.times import format_datetime
 from ..rules import ACTION_TYPES, RuleSet
 from ..rules.context import Context
 from ..stores import JobStore, MemoryStore
@@ -174,7 +173,7 @@ class Engine:
         idempotency_key: str | None = None,
     ) -> dict[str, Any]:
         """Store a new job: stamped as created (by, when), its initial step current, automatic steps run (R6)."""
-        job.properties = job.properties.created(actor.username, format_datetime(now))
+        job.properties = job.properties.created(actor.username, now)
         ctx = self._dispatcher.context(job, wf, actor, Request("Create"), now, self.store.get)
         kind, to = initial_assignment(wf.steps[wf.initial_step])
         self._dispatcher.mover.activate(ctx, wf.initial_step, kind, to, force_group=True)
@@ -197,10 +196,8 @@ class Engine:
         properties: JobProperties | None = None,
     ) -> dict[str, Any]:
         """A new job (``properties``: name, dates, ...), its initial step current; automatic steps run (R6).
-
-        ``idempotency_key`` is recorded in the job's creation log entry, so a retried
-        create can find the job it made (``store.transaction(job_id)`` then ``recall``).
-        """
+        ``idempotency_key`` is recorded in its creation log entry, so a retried create can find the job it
+        made (``store.transaction(job_id)`` then ``recall``)."""
         wf = self.workflow(workflow_id)
         if wf is None:
             raise KeyError(f"no workflow {workflow_id!r}; loaded: {', '.join(sorted(self.workflows)) or 'none'}")

@@ -53,6 +53,7 @@ COMPONENTS: dict[str, str] = {
     "ManagementResult": "http-managed",
     "TemplateJobsRequest": "http-template-jobs",
     "UpdateJobRequest": "http-update-job",
+    "WmJob": "http-wm-job",
 }
 """OpenAPI component name -> schema file stem (``<stem>.schema.json``)."""
 

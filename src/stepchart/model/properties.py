@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
 from typing import Any, Final
 
 from .times import format_datetime, parse_datetime
@@ -118,9 +119,9 @@ class JobProperties:
                 raise ValueError(f"{key} is not a property an update may change")
         return replace(self, **values)
 
-    def created(self, by: str, at: str) -> JobProperties:
+    def created(self, by: str, at: datetime) -> JobProperties:
         """Stamped as created by ``by`` at ``at`` (kept if set); the start date defaults to the creation."""
-        created = self.created_date or at
+        created = self.created_date or format_datetime(at)
         return replace(
             self, created_by=self.created_by or by, created_date=created, start_date=self.start_date or created
         )
