@@ -82,7 +82,8 @@ def test_check_a_rule_placed_before_a_shipped_rule_is_fine(tmp_path: Path) -> No
 
 def test_check_a_checked_chart_may_not_redefine_a_shipped_type(tmp_path: Path) -> None:
     """As the engine refuses it (duplicate-step-type): one behaviour; --no-shipped charts is the way to replace."""
-    mine = write(tmp_path, "manual.yaml", (ROOT / "statecharts" / "manual.yaml").read_text("utf-8"))
+    shipped = (ROOT / "statecharts" / "manual.yaml").read_text("utf-8")
+    mine = write(tmp_path, "manual.yaml", shipped.replace("description:", "description: mine.", 1))
     r = cli("check", str(mine))
     assert r.code == 1, r.out
     found = r"manual\.yaml:\d+:\d+: error\[duplicate-step-type\]: step type 'manual' is already defined"
@@ -239,3 +240,28 @@ def test_read_project_paths_are_relative_to_the_file(tmp_path: Path, monkeypatch
     assert proj.charts == (Path("p") / "charts",)
     assert proj.rules == (Path("p") / "rules",)
     assert proj.shipped == {"charts", "rules"}
+
+
+def test_a_copy_of_the_shipped_definitions_counts_once(tmp_path: Path) -> None:
+    """Shipped plus mine: the repository's statecharts/ and rules/ are copies of the installed ones (modelines
+    rewritten); naming them, or checking them, adds nothing and is no duplicate. A changed copy is one."""
+    import shutil
+
+    from stepchart.io.files import data_dir
+
+    charts, rules = tmp_path / "charts", tmp_path / "rules"
+    shutil.copytree(data_dir("statecharts"), charts)
+    shutil.copytree(data_dir("rules"), rules)
+    for f in [*charts.glob("*.yaml"), *rules.glob("*.yaml")]:
+        f.write_text("# a copy, its modeline rewritten\n" + f.read_text("utf-8"), "utf-8")
+    scenarios = str(ROOT / "examples" / "scenarios")
+    r = cli("test", "--charts", str(charts), "--rules", str(rules), scenarios)
+    assert r.code == 0, r.out + r.err
+    r = cli("check", str(charts), str(rules), str(ROOT / "examples" / "parcel-edit.yaml"))
+    assert r.code == 0, r.out + r.err
+    r = cli("verify", "--charts", str(charts), "--rules", str(rules), str(ROOT / "examples" / "parcel-edit.yaml"))
+    assert r.code == 0, r.out + r.err
+    gp = charts / "gp.yaml"
+    gp.write_text(gp.read_text("utf-8").replace("description:", "description: changed.", 1), "utf-8")
+    r = cli("test", "--charts", str(charts), scenarios)
+    assert r.code == 1 and "duplicate-step-type" in r.out + r.err, r.out + r.err

@@ -130,13 +130,20 @@ def test_bad_rules_are_refused_with_location(text: str, code: str, line: int) ->
 def test_duplicate_rule_names_and_unknown_before(tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text("rules:\n  - {name: x, actions: [Run], require: true, yields: Held}\n")
     (tmp_path / "b.yaml").write_text(
-        "rules:\n  - {name: x, actions: [Run], require: true, yields: Held}\n"
+        "rules:\n  - {name: x, actions: [Run], require: false, yields: Held}\n"
         "  - {name: y, actions: [Run], require: true, yields: Held, before: nowhere}\n"
     )
     with pytest.raises(DefinitionError) as info:
         load_rules(tmp_path)
     codes = {p.code for p in info.value.problems}
     assert codes == {"duplicate-rule", "unknown-rule"}
+
+
+def test_the_same_rule_twice_counts_once(tmp_path: Path) -> None:
+    """A copy of a rules file (a shipped one beside its installed copy) is one definition, not a duplicate."""
+    (tmp_path / "a.yaml").write_text("rules:\n  - {name: x, actions: [Run], require: true, yields: Held}\n")
+    (tmp_path / "b.yaml").write_text("# a copy\nrules:\n  - {name: x, actions: [Run], require: true, yields: Held}\n")
+    assert [r.name for r in load_rules(tmp_path).rules] == ["x"]
 
 
 def test_before_places_a_rule(tmp_path: Path) -> None:

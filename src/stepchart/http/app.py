@@ -53,6 +53,7 @@ from ..stores import ManagedStore
 from . import handlers as h
 from .auth import UserDirectory
 from .errors import HttpError, error_body, internal_error, json_response, routing_error
+from .jobsearch import search_routes
 from .limits import DEFAULT_BODY_TIMEOUT, RequestGuard
 from .reads import ReadPolicy
 from .service import DEFAULT_MAX_BODY, Clock, Handler, Service, endpoint, users_unavailable, wall_clock
@@ -167,6 +168,7 @@ def create_app(
         Route(f"{step}/fail", ep(h.fail, body=True), methods=["POST"]),
         Route(f"{step}/assign", ep(h.assign, body=True), methods=["POST"]),
         *wm_job_routes(ep, base),
+        *search_routes(ep, policy, base),
         *(extra_routes or []),
     ]
 

@@ -54,6 +54,10 @@ COMPONENTS: dict[str, str] = {
     "TemplateJobsRequest": "http-template-jobs",
     "UpdateJobRequest": "http-update-job",
     "WmJob": "http-wm-job",
+    "JobSearchRequest": "http-job-search",
+    "JobSearchResult": "http-job-search-result",
+    "JobStatisticsRequest": "http-job-statistics",
+    "JobStatisticsResult": "http-job-statistics-result",
 }
 """OpenAPI component name -> schema file stem (``<stem>.schema.json``)."""
 

@@ -258,6 +258,30 @@ def build_openapi(*, version: str = "0.1.0", server_url: str | None = None) -> d
                 tags=("events",),
             )
         },
+        f"{base}/jobs/search": {
+            "post": _op(
+                "searchJobs",
+                "Searches jobs with Workflow Manager's q, a page of rows (docs/http.md, Job search)",
+                [_ORG, _ITEM],
+                "JobSearchResult",
+                "a page",
+                body="JobSearchRequest",
+                body_required=False,
+                post=True,
+            )
+        },
+        f"{base}/jobs/statistics": {
+            "post": _op(
+                "jobStatistics",
+                "Counts the jobs q finds, by the values of a field",
+                [_ORG, _ITEM],
+                "JobStatisticsResult",
+                "the counts",
+                body="JobStatisticsRequest",
+                body_required=False,
+                post=True,
+            )
+        },
         "/health": {
             "get": {
                 "operationId": "health",

@@ -246,22 +246,29 @@ def load_chart_text(text: str, file: str = "<string>") -> StepType:
 def load_chart_dir(*dirs: str | Path) -> dict[str, StepType]:
     """Every ``*.yaml``/``*.yml`` chart of the folders (or files); a later one may add types, never redefine one.
 
+    A chart whose document is the same as the one already loaded for its type (a copy of a
+    shipped chart) counts once; any difference is a ``duplicate-step-type``.
+
     A folder is read one level deep by :func:`stepchart.io.files.walk_files` (name order,
     hidden files skipped). A path that is not a folder is read as a chart file, so a
     missing one is a located ``DefinitionError`` (``unreadable``) as in
     :func:`stepchart.rules.load_rules`.
     """
     types: dict[str, StepType] = {}
+    sources: dict[str, Any] = {}
     problems: list[Problem] = []
     for d in dirs:
         found, missing = walk_files([d], YAML_SUFFIXES, recursive=False)
         files = [f.path for f in found] + [Path(m) for m in missing]
         for f in files:
             try:
-                st = load_chart(f)
+                doc = read_yaml_file(f)
+                st = parse_chart(doc)
             except DefinitionError as exc:
                 problems.extend(exc.problems)
                 continue
+            if st.id in types and sources[st.id] == doc.value:
+                continue  # the same chart twice (a copy of a shipped one, as the repository's is of the installed)
             if st.id in types:
                 problems.append(
                     Problem(
@@ -274,6 +281,7 @@ def load_chart_dir(*dirs: str | Path) -> dict[str, StepType]:
                 )
                 continue
             types[st.id] = st
+            sources[st.id] = doc.value
     if problems:
         raise DefinitionError(problems)
     return types

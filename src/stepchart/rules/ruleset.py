@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -130,18 +130,26 @@ def parse_rules(doc: Document) -> list[Rule]:
 
 
 def order_rules(rules: Sequence[Rule], unknown_hint: str = "") -> tuple[list[Problem], list[Rule]]:
-    """Refuse duplicate names and place every ``before:`` rule; returns (problems, checking order)."""
+    """Refuse duplicate names and place every ``before:`` rule; returns (problems, checking order).
+
+    The same rule twice (equal in all but its file and line: a copy of a shipped rules
+    file) counts once; two different rules of one name are ``duplicate-rule``.
+    """
     problems: list[Problem] = []
     seen: dict[str, Rule] = {}
+    unique: list[Rule] = []
     for r in rules:
+        if r.name in seen and replace(r, file="", line=0) == replace(seen[r.name], file="", line=0):
+            continue  # the same rule twice (a copy of a shipped rules file): counted once
+        unique.append(r)
         if r.name in seen:
             where = f"{seen[r.name].file}:{seen[r.name].line}"
             problems.append(
                 Problem(r.file, r.line, 1, "duplicate-rule", f"rule {r.name!r} is already defined at {where}")
             )
         seen[r.name] = r
-    ordered = [r for r in rules if r.before is None]
-    for r in rules:
+    ordered = [r for r in unique if r.before is None]
+    for r in unique:
         if r.before is None:
             continue
         at = next((i for i, x in enumerate(ordered) if x.name == r.before), None)

@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ..model import Actor, Job
+from .query import Node
 
 __all__ = [
     "DEFAULT_KEY_RETENTION",
@@ -35,9 +36,11 @@ __all__ = [
     "ImportReport",
     "JobExistsError",
     "JobFilter",
+    "JobSearch",
     "JobStore",
     "ManagedStore",
     "SchemaVersionError",
+    "SearchPage",
     "StoreError",
     "StoreTransaction",
     "Transaction",
@@ -172,6 +175,33 @@ class JobFilter:
         )
 
 
+@dataclass(frozen=True)
+class JobSearch:
+    """What :meth:`ManagedStore.find_jobs` looks for (``POST /jobs/search``, :mod:`.jobsearch`).
+
+    ``where``: a parsed ``q`` with step names already resolved
+    (:func:`~.jobsearch.prepare`); ``sort``: (field, descending) pairs over sortable
+    fields, then creation order; ``actor``: only jobs with a current step that is theirs
+    (the ``--reads own`` policy); ``start``/``num``: the page (``num`` None: all).
+    """
+
+    where: Node | None = None
+    sort: tuple[tuple[str, bool], ...] = ()
+    actor: Actor | None = None
+    start: int = 0
+    num: int | None = None
+    step_names: Mapping[tuple[str, str], Mapping[str, str]] = field(default_factory=dict)
+    """(workflow id, version) to {step id: step name} of the loaded versions: a page's ``currentStepName``."""
+
+
+@dataclass
+class SearchPage:
+    """A page of :meth:`ManagedStore.find_jobs`: the jobs in order and how many match in all."""
+
+    jobs: list[Job]
+    total: int
+
+
 @dataclass
 class ImportReport:
     """What :meth:`ManagedStore.import_records` did."""
@@ -258,6 +288,17 @@ class ManagedStore(JobStore):
     @abstractmethod
     def search(self, flt: JobFilter) -> list[dict[str, Any]]:
         """Summaries (:func:`job_summary`) of the jobs that match, in creation order."""
+
+    @abstractmethod
+    def find_jobs(self, search: JobSearch) -> SearchPage:
+        """The page of jobs that ``search`` finds, sorted, and their total (``POST /jobs/search``)."""
+
+    @abstractmethod
+    def count_jobs_by(self, search: JobSearch, field: str) -> tuple[int, list[tuple[Any, int]]]:
+        """How many jobs ``search`` finds, and how many per value of ``field`` (``POST /jobs/statistics``).
+
+        A field of the current steps counts a job once under each distinct value of its steps.
+        """
 
     @abstractmethod
     def log_entries(self, job_id: str | None = None, after: int = 0, limit: int | None = None) -> list[dict[str, Any]]:

@@ -17,7 +17,17 @@ from datetime import datetime
 from typing import Any
 
 from ..model import Job
-from .base import SCHEMA_VERSION, ImportReport, JobExistsError, JobFilter, ManagedStore, StoreTransaction
+from .base import (
+    SCHEMA_VERSION,
+    ImportReport,
+    JobExistsError,
+    JobFilter,
+    JobSearch,
+    ManagedStore,
+    SearchPage,
+    StoreTransaction,
+)
+from .jobsearch import memory_count_by, memory_find
 from .records import dumps, export_header, index_job, job_summary, run_import, to_micros
 
 __all__ = ["ManagedMemoryStore", "MemoryStore"]
@@ -151,6 +161,14 @@ class MemoryStore(ManagedStore):
                 ids = [i for i in ids if self._ranks[i] > rank]
             out = [job_summary(self._jobs[i].to_doc()) for i in ids if flt.matches(self._jobs[i])]
         return out[: flt.limit] if flt.limit is not None else out
+
+    def find_jobs(self, search: JobSearch) -> SearchPage:
+        with self._lock:
+            return memory_find([self._jobs[i] for i in self._order], search)
+
+    def count_jobs_by(self, search: JobSearch, field: str) -> tuple[int, list[tuple[Any, int]]]:
+        with self._lock:
+            return memory_count_by([self._jobs[i] for i in self._order], search, field)
 
     def log_entries(self, job_id: str | None = None, after: int = 0, limit: int | None = None) -> list[dict[str, Any]]:
         with self._lock:

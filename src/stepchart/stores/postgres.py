@@ -29,9 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..model import Job
 from .base import SCHEMA_VERSION, StoreError, StoreTransaction, Transaction
-from .propcolumns import property_migration
 from .records import JobIndex, dumps, index_job, job_from_doc
-from .sql import Migration, SQLStore
+from .sql import Migration, SQLStore, property_migration
 from .sqlrows import LOG_COLUMNS, RECALL, log_entries_of
 
 if TYPE_CHECKING:
@@ -152,6 +151,7 @@ class PostgresStore(SQLStore):
     """
 
     MIGRATIONS = MIGRATIONS
+    DIALECT = "postgresql"
     DUE_SCHEDULED = DUE_SCHEDULED
     DUE_DEPENDENCIES = DUE_DEPENDENCIES
     SCHEMA_TABLE = (

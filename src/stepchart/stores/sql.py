@@ -33,16 +33,20 @@ from .base import (
     ImportReport,
     JobExistsError,
     JobFilter,
+    JobSearch,
     ManagedStore,
+    SearchPage,
     StoreTransaction,
 )
 from .compact import compact_response
-from .propcolumns import UPDATE_PROPERTIES
+from .jobsearch import SqlDialect, sql_count_by, sql_find
+from .propcolumns import UPDATE_PROPERTIES, property_migration
+from .query.sqlgen import Dialect
 from .records import JobIndex, dumps, export_header, index_job, job_from_doc, job_summary, run_import, to_micros
 from .schema import Migration, migrate_schema, read_schema
 from .sqlrows import KEEP_RANK, filter_where, log_entries_of
 
-__all__ = ["Migration", "SQLStore"]
+__all__ = ["Migration", "SQLStore", "property_migration"]
 
 
 class SQLStore(ManagedStore):
@@ -54,6 +58,7 @@ class SQLStore(ManagedStore):
     SCHEMA_TABLE: ClassVar[str]  # CREATE TABLE IF NOT EXISTS stepchart_schema ...
     WORKFLOW_ORDER: ClassVar[str]  # the column that orders workflows by insertion
     CLOSE_ERRORS: ClassVar[tuple[type[BaseException], ...]] = (Exception,)
+    DIALECT: ClassVar[Dialect]  # what stores.query.to_sql writes for this database
 
     def __init__(self) -> None:
         super().__init__()
@@ -318,6 +323,17 @@ class SQLStore(ManagedStore):
         sql += " ORDER BY j.n LIMIT ?"
         args.append(self._limit(flt.limit))
         return [job_summary(self._json(r[0])) for r in self._conn().execute(self._q(sql), args)]
+
+    def _search_dialect(self) -> SqlDialect:
+        return SqlDialect(self.DIALECT, self._q, self._flag, self._in_list, self._json, self._limit)
+
+    def find_jobs(self, search: JobSearch) -> SearchPage:
+        with self._read() as conn:
+            return sql_find(conn, search, self._search_dialect())
+
+    def count_jobs_by(self, search: JobSearch, field: str) -> tuple[int, list[tuple[Any, int]]]:
+        with self._read() as conn:
+            return sql_count_by(conn, search, field, self._search_dialect())
 
     def _entries_of(self, rows: list[Any], events: Mapping[int, list[dict[str, Any]]]) -> list[dict[str, Any]]:
         """Log rows (``LOG_COLUMNS``) as entries, each with its events (by log sequence)."""

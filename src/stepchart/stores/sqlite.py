@@ -35,9 +35,8 @@ from typing import Any
 
 from ..model import Job
 from .base import SCHEMA_VERSION, JobExistsError, StoreError, StoreTransaction, Transaction
-from .propcolumns import property_migration
 from .records import JobIndex, dumps, index_job, job_from_doc
-from .sql import Migration, SQLStore
+from .sql import Migration, SQLStore, property_migration
 from .sqlrows import LOG_COLUMNS, RECALL
 
 __all__ = ["MIGRATIONS", "SQLiteStore"]
@@ -133,6 +132,7 @@ class SQLiteStore(SQLStore):
     """
 
     MIGRATIONS = MIGRATIONS
+    DIALECT = "sqlite"
     DUE_SCHEDULED = DUE_SCHEDULED
     DUE_DEPENDENCIES = DUE_DEPENDENCIES
     SCHEMA_TABLE = (

@@ -55,7 +55,12 @@ FIELDS: tuple[Field, ...] = (
 )
 
 _BY_KEY = {f.name.lower(): f for f in FIELDS}
-_ALIASES = {"stepid": "currentstepid", "stepname": "currentstepname", "workflow": "diagramid"}
+_ALIASES = {
+    "stepid": "currentstepid",
+    "stepname": "currentstepname",
+    "workflow": "diagramid",
+    "workflowversion": "diagramversion",  # the SPEC 6.2 job document's name of it
+}
 
 
 def field_named(name: str) -> Field | None:

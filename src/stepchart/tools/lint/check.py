@@ -225,6 +225,8 @@ def _context_charts(
                 out.get(str(f), "chart")
                 out.add(exc.problems)
                 continue
+            if st.id in docs and docs[st.id][1].value == doc.value:
+                continue  # the same chart twice, as the engine's loader takes it: counted once
             if st.id in types:  # as the engine's loader: a later folder may add types, never redefine one
                 out.get(str(f), "chart")
                 where = types[st.id].file + _SHIPPED_HINT * _is_shipped(types[st.id].file)
@@ -244,6 +246,8 @@ def _context_charts(
             if isinstance(doc.value.get("stepType"), str):
                 broken.add(doc.value["stepType"])
             continue
+        if st.id not in mine and st.id in context and docs[st.id][1].value == doc.value:
+            continue  # a checked copy of a context chart: the same definition, counted once
         if st.id in mine or st.id in context:
             where = mine.get(st.id) or context[st.id] + _SHIPPED_HINT * _is_shipped(context[st.id])
             entry.problems.append(
