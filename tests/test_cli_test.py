@@ -14,6 +14,7 @@ from cli_helpers import ROOT, cli, on_terminal, proc
 from stepchart import Engine
 from stepchart.tools.coverage import CoverageRecorder
 from stepchart.tools.scenarios import ScenarioResult, discover, load_file, run_scenario
+from stepchart.vocabulary import MANAGEMENT_ACTIONS
 
 EXAMPLES = ROOT / "examples" / "scenarios"
 SUITES = [p for p in (ROOT / "tests" / "scenarios", EXAMPLES, ROOT / "tests" / "designer") if p.is_dir()]
@@ -123,7 +124,7 @@ def test_coverage_report_text_and_json(monkeypatch: pytest.MonkeyPatch) -> None:
     assert cov["transitions"]["total"] == sum(
         len(t.sources) for st in Engine().step_types.values() if st.id in used for t in st.transitions
     )
-    management = {"Close", "Reopen", "Delete", "Upgrade"}
+    management = set(MANAGEMENT_ACTIONS)
     assert cov["rules"]["total"] == 2 * sum(1 for r in Engine().rules.rules if r.actions - management)
 
 

@@ -53,6 +53,10 @@ class Fuzzed:
         self.engine, self.server = engine, server
         self.schema = schemathesis.openapi.from_dict(DOC)
         self.schema.config.update(base_url=server.url)
+        # A schema-breaking body may also be too large for the test's 4 KiB body limit: 413 refuses it
+        # as rightly as 400 does (nothing runs; the body is R14-shaped, checked below).
+        rejection = self.schema.config.checks.negative_data_rejection
+        rejection.expected_statuses = [*rejection.expected_statuses, "413"]
 
     def snapshot(self) -> tuple[Any, ...]:
         eng = self.engine

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -97,6 +97,18 @@ class Engine(core.Engine):
     ) -> ActionResult:
         """Move a job to another version of its workflow: the newest loaded one, or ``version``."""
         return operations.upgrade_job(self, job_id, actor, now, version, idempotency_key=idempotency_key)
+
+    def update_job(
+        self,
+        job_id: str,
+        changes: Mapping[str, Any],
+        actor: Actor | str,
+        now: datetime | str,
+        *,
+        idempotency_key: str | None = None,
+    ) -> ActionResult:
+        """Change a job's properties (``jobUpdateProperties``): name, dates, notes, ... (history ``Updated``)."""
+        return operations.update_job(self, job_id, actor, now, changes, idempotency_key=idempotency_key)
 
     # -- holds, the events feed, the log, replay --------------------------------------------
     def sweep(self, now: datetime | str, *, limit: int | None = None) -> list[tuple[str, ActionResult]]:

@@ -45,7 +45,7 @@ ACTION_TYPES: Final = ("Run", "Finish", "Stop", "SetCurrentStep", "Hold", "Relea
 OPERATIONS: Final = ("Respond", "Complete", "Fail", "Assign")
 """Step operations beside jobAction: answer (R3), the host's result (R4), assign (R25)."""
 
-MANAGEMENT_ACTIONS: Final = ("Close", "Reopen", "Delete", "Upgrade")
+MANAGEMENT_ACTIONS: Final = ("Close", "Reopen", "Delete", "Upgrade", "Update")
 """Operations on whole jobs beside jobAction (``rules/40-management.yaml``)."""
 
 ACTIONS: Final = (*ACTION_TYPES, *OPERATIONS, *MANAGEMENT_ACTIONS)
@@ -92,7 +92,7 @@ STEP_EVENTS: Final = (
 )
 """The R24 events a request on a job's steps causes (and a chart transition may emit)."""
 
-EVENTS: Final = (*STEP_EVENTS, "JobReopened", "JobDeleted", "JobUpgraded", "JobCommentUpdated")
+EVENTS: Final = (*STEP_EVENTS, "JobReopened", "JobDeleted", "JobUpgraded", "JobUpdated", "JobCommentUpdated")
 """Every event of the events feed: R24's, and those of job management."""
 
 HISTORY_ACTIONS: Final = (
@@ -110,8 +110,9 @@ HISTORY_ACTIONS: Final = (
 )
 """The ``action`` of an R23 history record written by a request on steps (a chart's ``record:``)."""
 
-JOB_HISTORY_ACTIONS: Final = (*HISTORY_ACTIONS, "Reopened")
-"""Every ``action`` a job document's history may hold (job management adds ``Reopened``)."""
+JOB_HISTORY_ACTIONS: Final = (*HISTORY_ACTIONS, "Reopened", "Updated")
+"""Every ``action`` a job document's history may hold (job management adds ``Reopened``; an update of
+the job's properties, ``Updated``)."""
 
 LIFECYCLE_EVENTS: Final = ("run", "stop", "finish", "respond", "complete", "fail")
 """The events the engine sends to a step's lifecycle machine."""
@@ -121,6 +122,7 @@ GUARDS: Final = ("canSkip", "notCanSkip", "proceedNext", "automatic")
 
 PRIVILEGES: Final = (
     "jobCreate",
+    "jobUpdateProperties",
     "jobUpdateHolds",
     "jobForceStop",
     "workflowSetStepCurrent",

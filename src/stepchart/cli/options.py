@@ -366,6 +366,8 @@ def apply_project(args: argparse.Namespace) -> int:
         setattr(args, kind, _each_once([data_dir(folder)] if kind in shipped else [], mine))
     if project is not None and project.workflows and hasattr(args, "workflows"):
         args.workflows = [*map(str, project.workflows), *(args.workflows or [])]
+    if project is not None and project.templates and hasattr(args, "templates"):
+        args.templates = [*map(str, project.templates), *(args.templates or [])]
     if project is not None and project.workflows and getattr(args, "command", None) in ("run", "explain") \
             and not args.workflow:  # run and explain: the job names its workflow among the project's
         args.workflow = [str(p) for p in workflow_files([str(w) for w in project.workflows])]

@@ -56,6 +56,10 @@ def register(sub: Any) -> None:
     s.add_argument("--users", default=None, metavar="FILE", help="users file (default ./stepchart-users.yaml)")
     add_workflows(s, help="workflow file or folder to load (repeatable; default: the shipped examples)")
     add_definitions(s)
+    add_option(
+        s, "--templates", dest="templates", action="append", default=None, metavar="PATH", type=existing_path,
+        help="job template file or folder to load (repeatable; also the project's templates:)",
+    )  # fmt: skip
     s.add_argument(
         "--sweep-interval",
         type=float,
@@ -220,6 +224,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from ..http.logs import log_config
     from ..http.reads import ReadPolicy
     from ..io.files import data_dir
+    from ..load.templates import load_templates
     from ..stores import StoreError, parse_store_url
 
     try:
@@ -272,6 +277,12 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         sock.close()
         return 1
 
+    try:
+        templates = load_templates(args.templates or [], engine.workflows)
+    except DefinitionError as exc:
+        print(f"stepchart serve: error: {exc}", file=sys.stderr)
+        sock.close()
+        return 2
     app = create_app(
         engine,
         users,
@@ -281,6 +292,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         body_timeout=args.body_timeout,
         write_timeout=args.write_timeout,
         reads=ReadPolicy(item, args.reads),
+        templates=templates,
     )
     sock.listen(2048)
     sock.set_inheritable(True)

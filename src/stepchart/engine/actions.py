@@ -88,6 +88,7 @@ ACTION_TABLE: Final[dict[str, Action]] = {
         Action("Reopen", "management", "The job was reopened."),
         Action("Delete", "management", "The job was deleted."),
         Action("Upgrade", "management", "The job was upgraded."),
+        Action("Update", "management", "The job's properties were updated."),
     )
 }
 assert tuple(ACTION_TABLE) == ACTIONS, "the action table and the vocabulary list the same actions, in order"

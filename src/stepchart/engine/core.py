@@ -17,7 +17,7 @@ from ..errors import DefinitionError, Problem, RequestError
 from ..io.yamldoc import Document, as_document
 from ..load.jobs import initial_assignment, parse_job
 from ..load.workflows import as_text
-from ..model import SYSTEM, Actor, Job, Request, StepType, Workflow
+from ..model import SYSTEM, Actor, Job, JobProperties, Request, StepType, Workflow
 from ..rules import ACTION_TYPES, RuleSet
 from ..rules.context import Context
 from ..stores import JobStore, MemoryStore
@@ -172,7 +172,8 @@ class Engine:
         document: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
     ) -> dict[str, Any]:
-        """Store a new job: its initial step current, automatic steps run (R6), its creation logged."""
+        """Store a new job: stamped as created (by, when), its initial step current, automatic steps run (R6)."""
+        job.properties = job.properties.created(actor.username, now)
         ctx = self._dispatcher.context(job, wf, actor, Request("Create"), now, self.store.get)
         kind, to = initial_assignment(wf.steps[wf.initial_step])
         self._dispatcher.mover.activate(ctx, wf.initial_step, kind, to, force_group=True)
@@ -192,19 +193,18 @@ class Engine:
         now: datetime | str | None = None,
         actor: Actor | str = SYSTEM,
         idempotency_key: str | None = None,
+        properties: JobProperties | None = None,
     ) -> dict[str, Any]:
-        """A new job with the workflow's initial step current; automatic steps run at once (R6).
-
-        ``idempotency_key`` is recorded in the job's creation log entry, so a retried
-        create can find the job it made (``store.transaction(job_id)`` then ``recall``).
-        """
+        """A new job (``properties``: name, dates, ...), its initial step current; automatic steps run (R6).
+        ``idempotency_key`` is recorded in its creation log entry, so a retried create can find the job it
+        made (``store.transaction(job_id)`` then ``recall``)."""
         wf = self.workflow(workflow_id)
         if wf is None:
             raise KeyError(f"no workflow {workflow_id!r}; loaded: {', '.join(sorted(self.workflows)) or 'none'}")
         if unstorable_request(job_id, None) is not None:
             raise ValueError(f"the job id {job_id!r} holds a character no store can keep")
         jid = job_id or self._next_job_id()
-        job = Job(jid, wf.id, wf.version)
+        job = Job(jid, wf.id, wf.version, properties=properties or JobProperties())
         return self.start_job(job, wf, as_now(now), as_actor(actor), idempotency_key=idempotency_key)
 
     def load_job(

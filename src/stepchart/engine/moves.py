@@ -11,6 +11,7 @@ record stays as it was.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from statemachine.exceptions import InvalidStateValue, TransitionNotAllowed
 
@@ -130,6 +131,7 @@ class StepMover:
         )
         if not job.current_steps and ctx.workflow.auto_close and not job.closed:
             job.closed = True
+            job.properties = replace(job.properties, end_date=ctx.now_text)
             note_history(ctx, None, "Closed")
             note_event(ctx, "JobClosed", None)
 

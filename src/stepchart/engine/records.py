@@ -84,12 +84,16 @@ def operation_body(req: Request) -> dict[str, Any]:
 def creation_log(
     job: Job, wf: Workflow, now: datetime | None, document: dict[str, Any] | None, actor: Actor = SYSTEM
 ) -> dict[str, Any]:
-    """The action-log entry that starts a job's log: enough to create the job again on replay."""
+    """The action-log entry that starts a job's log: enough to create the job again on replay
+    (a job made without a document keeps its properties in ``properties``)."""
+    body: dict[str, Any] = {"workflow": wf.id, "workflowVersion": wf.version, "document": document}
+    if document is None and not job.properties.is_empty():
+        body["properties"] = job.properties.to_doc()
     return {
         "jobId": job.job_id,
         "actor": actor_log(actor),
         "action": "Create",
-        "body": {"workflow": wf.id, "workflowVersion": wf.version, "document": document},
+        "body": body,
         "now": format_datetime(now) if now is not None else None,
         "response": None,
     }

@@ -35,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import datetime
 
 from starlette.applications import Starlette
@@ -47,6 +47,8 @@ from starlette.routing import Route
 
 from ..bootstrap import Engine
 from ..engine.core import ActionResult
+from ..load.templates import templates_for
+from ..model import JobTemplate
 from ..stores import ManagedStore
 from . import handlers as h
 from .auth import UserDirectory
@@ -57,6 +59,7 @@ from .notifications import notification_routes
 from .reads import ReadPolicy
 from .service import DEFAULT_MAX_BODY, Clock, Handler, Service, endpoint, users_unavailable, wall_clock
 from .wm_routes import wm_routes
+from .wmjobs import wm_job_routes
 
 __all__ = ["DEFAULT_MAX_BODY", "HttpError", "Service", "create_app", "error_body"]
 
@@ -78,6 +81,7 @@ def create_app(
     body_timeout: float = DEFAULT_BODY_TIMEOUT,
     write_timeout: float | None = None,
     reads: ReadPolicy | None = None,
+    templates: Sequence[JobTemplate] = (),
 ) -> Starlette:
     """The Starlette app serving ``engine`` to the callers in ``users``.
 
@@ -91,7 +95,8 @@ def create_app(
     :class:`.limits.RequestGuard`); ``write_timeout`` is the seconds a SQLite write waits
     for another process's lock before answering 503 with ``Retry-After`` (None: the
     store's own); ``reads`` is the configured item and read model (:mod:`.reads`; None:
-    any item, every token reads every job).
+    any item, every token reads every job); ``templates`` are the loaded job templates (each
+    workflow without one gets a default, :func:`~stepchart.load.templates.templates_for`).
     """
     policy = reads or ReadPolicy()
     if write_timeout is not None and hasattr(engine.store, "timeout"):
@@ -105,6 +110,8 @@ def create_app(
         sweep_interval=sweep_interval,
         engine_threads=engine_threads,
     )
+
+    service.templates = templates_for(templates, engine.workflows)
 
     async def health(request: Request) -> Response:
         store = engine.store
@@ -161,6 +168,7 @@ def create_app(
         Route(f"{step}/complete", ep(h.complete, body=True), methods=["POST"]),
         Route(f"{step}/fail", ep(h.fail, body=True), methods=["POST"]),
         Route(f"{step}/assign", ep(h.assign, body=True), methods=["POST"]),
+        *wm_job_routes(ep, base),
         *search_routes(ep, policy, base),
         *notification_routes(service, policy),
         *wm_routes(base, ep),  # Workflow Manager's manage/assign/history/comments/diagrams: last (a catch-all)

@@ -51,6 +51,9 @@ COMPONENTS: dict[str, str] = {
     "EventsPage": "http-events",
     "Health": "http-health",
     "ManagementResult": "http-managed",
+    "TemplateJobsRequest": "http-template-jobs",
+    "UpdateJobRequest": "http-update-job",
+    "WmJob": "http-wm-job",
     "JobSearchRequest": "http-job-search",
     "JobSearchResult": "http-job-search-result",
     "JobStatisticsRequest": "http-job-statistics",
@@ -76,6 +79,8 @@ ROUTE_SCHEMAS: dict[str, str] = {
     "assign": "http-assign",
     "manage": "http-manage",
     "comment": "http-comment",
+    "templateJobs": "http-template-jobs",
+    "update": "http-update-job",
 }
 """Request-body schema (file stem) of each HTTP operation that takes a body besides jobAction."""
 

@@ -20,6 +20,7 @@ from ..stores import JobExistsError, Transaction
 from ..stores.idempotency import KEY_REUSED_STATUS, key_reused, recall_request
 from ..vocabulary import AssignmentType
 from .errors import HttpError, bad_request, json_response
+from .jobmodel import job_model
 from .service import Call, Service
 
 __all__ = [
@@ -143,12 +144,12 @@ def _created_with(tx: Transaction, key: str, username: str, workflow: str, now: 
 
 
 async def get_job(s: Service, c: Call) -> Response:
-    """``GET .../jobs/{jobId}``: the job document without its history."""
+    """``GET .../jobs/{jobId}``: the job in Workflow Manager's job model, with the 6.2 fields (:mod:`.jobmodel`)."""
     job_id = c.param("jobId")
     job = await s.run(s.engine.store.get, job_id)
     if job is None:
         raise RequestError.job_not_found(job_id)
-    return json_response(200, _without_history(job.to_doc()))
+    return json_response(200, job_model(s.engine, job, s.templates))
 
 
 async def job_resource(s: Service, c: Call) -> Response:

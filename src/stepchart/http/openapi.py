@@ -131,6 +131,30 @@ def _wm_paths(base: str, job: list[dict[str, Any]]) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _wm_job_paths(base: str, job: list[dict[str, Any]]) -> dict[str, Any]:
+    """Job templates and the job update (:mod:`.wmjobs`); their answers are described in docs/http.md."""
+    tpl = [_ORG, _ITEM, _param("templateId", "path", "The job template (a default one has the workflow's id).", _STR)]
+
+    def op(op_id: str, summary: str, params: list[dict[str, Any]], ok: str, **kw: Any) -> dict[str, Any]:
+        out = _op(op_id, summary, params, None, ok, tags=("jobTemplates",), **kw)
+        out["responses"]["200"] = {"description": ok, "content": {"application/json": {"schema": {"type": "object"}}}}
+        out["responses"]["404"] = _json("Error", "NotFound: no such job template")
+        return out
+
+    return {
+        f"{base}/jobTemplates": {"get": op("listJobTemplates", "Lists the job templates", [_ORG, _ITEM],
+                                           "{jobTemplates: [template]}")},
+        f"{base}/jobTemplates/{{templateId}}": {"get": op("getJobTemplate", "Reads a job template", tpl,
+                                                          "the template")},
+        f"{base}/jobTemplates/{{templateId}}/job": {"post": op(
+            "createJobsFromTemplate", "Creates jobs from a job template (needs jobCreate)", tpl, "{jobIds: [...]}",
+            body="TemplateJobsRequest", body_required=False, post=True)},
+        f"{base}/jobs/{{jobId}}/update": {"post": op(
+            "updateJob", "Changes a job's properties (needs jobUpdateProperties)", job, "{success: true}",
+            body="UpdateJobRequest", post=True)},
+    }  # fmt: skip
+
+
 def build_openapi(*, version: str = "0.1.0", server_url: str | None = None) -> dict[str, Any]:
     """The OpenAPI 3.1 document of :func:`stepchart.http.app.create_app`."""
     base = "/{orgId}/{itemId}"
@@ -176,9 +200,9 @@ def build_openapi(*, version: str = "0.1.0", server_url: str | None = None) -> d
         f"{base}/jobs/{{jobId}}": {
             "get": _op(
                 "getJob",
-                "Reads a job: current steps, holds, return values, workflow version",
+                "Reads a job in Workflow Manager's job model, with the 6.2 fields (docs/http.md)",
                 job,
-                "Job",
+                "WmJob",
                 "the job (without history)",
             ),
             "delete": _op(
@@ -330,6 +354,7 @@ def build_openapi(*, version: str = "0.1.0", server_url: str | None = None) -> d
             }
         },
     }
+    paths.update(_wm_job_paths(base, job))
     doc: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {

@@ -27,7 +27,7 @@ from ..bootstrap import Engine
 from ..errors import RequestError
 from ..io.jsontext import parse_json_strict
 from ..io.schemas import describe
-from ..model import Actor
+from ..model import Actor, JobTemplate
 from .auth import UserDirectory, UsersUnavailable, presented_token
 from .components import validator
 from .errors import HttpError, bad_request, dump_json, format_path, json_response, store_unavailable
@@ -130,6 +130,8 @@ class Service:
         self.write_error: str | None = None
         """Why the last write failed for want of room or permission (``/health`` reports it), or None."""
         self._openapi: bytes | None = None
+        self.templates: dict[str, JobTemplate] = {}
+        """The job templates offered, by id (loaded ones, then a default per workflow; set by ``create_app``)."""
 
     # -- plumbing ---------------------------------------------------------------------------
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -8,7 +8,7 @@ from typing import Any
 from ..errors import DefinitionError, Problem
 from ..io.schemas import check_document
 from ..io.yamldoc import Document
-from ..model import CurrentStep, Hold, Job, StepDef, StepType, Workflow
+from ..model import CurrentStep, Hold, Job, JobProperties, StepDef, StepType, Workflow
 from ..model.times import format_datetime, parse_datetime
 from ..vocabulary import AssignmentType
 from .workflows import ASSIGNEE_TYPES, as_text
@@ -103,6 +103,7 @@ def parse_job(
             raise doc.error(("workflow",), "unknown-workflow", f"no workflow {wid!r} is loaded")
     workflow, upgraded_from = _version(doc, workflow, find_version, upgrade)
     job = Job(v["jobId"], workflow.id, workflow.version, bool(v.get("closed", False)))
+    job.properties = JobProperties.from_doc(v)  # the schema checked their kinds and dates
     is_new = "currentSteps" not in v
     seen: set[str] = set()
     for i, c in enumerate(v.get("currentSteps", [])):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import DefinitionError
+from ..errors import DefinitionError, Problem
+from ..io.files import walk_files
 from ..io.schemas import check_document
 from ..io.yamldoc import Document, as_document
 from ..model import Workflow
@@ -15,7 +16,7 @@ from ..model.template import COUNTER, JobTemplate
 from ..model.times import parse_duration
 from .workflows import _assignment_problems
 
-__all__ = ["default_template", "load_template", "parse_template"]
+__all__ = ["default_template", "load_template", "load_templates", "parse_template", "templates_for"]
 
 _PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 
@@ -74,3 +75,41 @@ def default_template(workflow: Workflow) -> JobTemplate:
     """The template a workflow without one gets: its id and name are the workflow's."""
     name = workflow.name or workflow.id
     return JobTemplate(id=workflow.id, workflow=workflow.id, name=name, job_name=f"{name} {COUNTER}", default=True)
+
+
+def load_templates(paths: Sequence[str | Path], workflows: Mapping[str, Workflow]) -> list[JobTemplate]:
+    """Every template document under ``paths`` (files or folders), each checked against ``workflows``.
+
+    Raises :class:`DefinitionError` with every problem of every file (a template whose
+    workflow is not loaded, an id used twice), located; ``FileNotFoundError`` for a missing path.
+    """
+    found, missing = walk_files(paths)
+    if missing:
+        raise FileNotFoundError(f"no such file or folder: {', '.join(missing)}")
+    problems: list[Problem] = []
+    out: list[JobTemplate] = []
+    for f in found:
+        try:
+            t = load_template(f.path, workflows)
+        except DefinitionError as exc:
+            problems.extend(exc.problems)
+            continue
+        first = next((o for o in out if o.id == t.id), None)
+        if first is not None:
+            message = f"template id {t.id!r} is also defined in {first.file}:{first.line}"
+            problems.append(Problem(t.file, t.line, 1, "duplicate-template", message))
+            continue
+        out.append(t)
+    if problems:
+        raise DefinitionError(problems)
+    return out
+
+
+def templates_for(loaded: Sequence[JobTemplate], workflows: Mapping[str, Workflow]) -> dict[str, JobTemplate]:
+    """The templates a service offers, by id: the loaded ones, then a default for each workflow without one."""
+    out = {t.id: t for t in loaded}
+    covered = {t.workflow for t in loaded}
+    for wid in sorted(workflows):
+        if wid not in covered and wid not in out:
+            out[wid] = default_template(workflows[wid])
+    return out

@@ -1,4 +1,4 @@
-"""Operations on whole jobs beside jobAction: close, reopen, delete, upgrade (``rules/40-management.yaml``).
+"""Operations on whole jobs beside jobAction: close, reopen, delete, upgrade, update (``rules/40-management.yaml``).
 
 Each operation is a request like ``jobAction``: one store transaction, a 400 body
 (R14) that changes nothing, or a 200 committed together with its history record,
@@ -12,7 +12,9 @@ current steps, if it still had some). Close writes a ``Closed`` history record a
 ``JobClosed`` event (as an automatic close does, R9); reopen writes ``Reopened`` and
 ``JobReopened``; delete removes the job but keeps its log and events, adding
 ``JobDeleted``. An upgrade writes a ``JobUpgraded`` event and no history record (R23
-has no action for it).
+has no action for it). Close sets the job's ``endDate``, reopen clears it. An update
+changes the job's properties only (never its lifecycle) and writes ``Updated`` and
+``JobUpdated``.
 
 They are functions of an engine (its public API only); :data:`JOB_OPERATIONS` names
 them by action, for replay.
@@ -20,7 +22,8 @@ them by action, for replay.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Final
 
@@ -35,7 +38,7 @@ from ..stores import StoreError, StoreTransaction
 from ..stores.idempotency import KEY_REUSED_STATUS, recall_request
 from ..vocabulary import MANAGEMENT_ACTIONS
 
-__all__ = ["JOB_OPERATIONS", "close_job", "delete_job", "reopen_job", "run_operation", "upgrade_job"]
+__all__ = ["JOB_OPERATIONS", "close_job", "delete_job", "reopen_job", "run_operation", "update_job", "upgrade_job"]
 
 Change = Callable[[Job, Actor, datetime], dict[str, Any]]
 """What an operation does to the job (under its transaction): returns the 200 body."""
@@ -57,6 +60,7 @@ def close_job(
 
     def change(job: Job, who: Actor, at: datetime) -> dict[str, Any]:
         job.closed = True
+        job.properties = replace(job.properties, end_date=format_datetime(at))
         _history(job, "Closed", who, at)
         return {"success": True, "jobId": job.job_id, "closed": True}
 
@@ -72,6 +76,7 @@ def reopen_job(
 
     def change(job: Job, who: Actor, at: datetime) -> dict[str, Any]:
         job.closed = False
+        job.properties = replace(job.properties, end_date=None)
         _history(job, "Reopened", who, at)
         return {"success": True, "jobId": job.job_id, "closed": False}
 
@@ -145,6 +150,35 @@ def upgrade_job(
     return run_operation(engine, "Upgrade", job_id, actor, now, body, change, "JobUpgraded", idempotency_key)
 
 
+def update_job(
+    engine: Engine,
+    job_id: str,
+    actor: Actor | str,
+    now: datetime | str,
+    changes: Mapping[str, Any],
+    *,
+    idempotency_key: str | None = None,
+) -> ActionResult:
+    """Change a job's properties (``jobUpdateProperties``): ``changes`` maps document keys of
+    :data:`~stepchart.model.properties.EDITABLE_KEYS` to new values (None clears one).
+
+    A key that is not editable, or a value of the wrong kind, is ``InvalidRequest``; the
+    job's lifecycle is left alone. History ``Updated``, event ``JobUpdated`` (with the keys
+    changed).
+    """
+
+    def change(job: Job, who: Actor, at: datetime) -> dict[str, Any]:
+        try:
+            job.properties = job.properties.changed(changes)
+        except (ValueError, TypeError) as exc:
+            raise RequestError("InvalidRequest", f"The update cannot be applied: {exc}.", [str(exc)]) from None
+        _history(job, "Updated", who, at)
+        return {"success": True, "jobId": job.job_id, "updated": sorted(changes)}
+
+    body: dict[str, Any] = {"operation": "Update", "changes": dict(changes)}
+    return run_operation(engine, "Update", job_id, actor, now, body, change, "JobUpdated", idempotency_key)
+
+
 def run_operation(
     engine: Engine,
     action: str,
@@ -216,6 +250,7 @@ JOB_OPERATIONS: Final[dict[str, Callable[..., ActionResult]]] = {
     "Reopen": reopen_job,
     "Delete": delete_job,
     "Upgrade": upgrade_job,
+    "Update": update_job,
 }
 """The operation of each management action (the ``management`` rows of the action table)."""
 assert tuple(JOB_OPERATIONS) == MANAGEMENT_ACTIONS, "one operation per management action, in vocabulary order"

@@ -34,7 +34,7 @@ from typing import Any
 
 from ..engine.actions import ACTION_TABLE, Action
 from ..engine.core import ActionResult, Engine, Execution
-from ..model import SYSTEM, Actor, Job
+from ..model import SYSTEM, Actor, Job, JobProperties
 from ..model.times import parse_datetime
 from ..stores import ManagedStore, MemoryStore
 from .operations import JOB_OPERATIONS
@@ -200,7 +200,8 @@ def _run_entry(clone: Engine, entry: Mapping[str, Any], actors: ActorSource) -> 
         if body.get("document") is not None:
             clone.load_job(body["document"], now=now, workflow=wf, upgrade=True)  # as it was stored: on wf
         else:
-            clone.start_job(Job(jid, wf.id, wf.version), wf, parse_datetime(now), actor)
+            props = JobProperties.from_doc(body.get("properties") or {})
+            clone.start_job(Job(jid, wf.id, wf.version, properties=props), wf, parse_datetime(now), actor)
         return None
     if action == "Refresh":
         return clone.refresh(jid, now)

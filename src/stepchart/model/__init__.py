@@ -3,6 +3,7 @@
 from .actor import SYSTEM, Actor
 from .definitions import STEP_GUARDS, ChartState, ChartTransition, PathDef, StepDef, StepType, Workflow
 from .job import CurrentStep, Hold, Job
+from .properties import JobProperties
 from .request import Request
 from .template import JobTemplate
 
@@ -15,6 +16,7 @@ __all__ = [
     "CurrentStep",
     "Hold",
     "Job",
+    "JobProperties",
     "JobTemplate",
     "PathDef",
     "Request",

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..vocabulary import AssignmentType
+from .properties import JobProperties
 
 __all__ = ["CurrentStep", "Hold", "Job"]
 
@@ -78,6 +79,8 @@ class Job:
     holds: list[Hold] = field(default_factory=list)
     return_values: dict[str, str] = field(default_factory=dict)
     history: list[dict[str, Any]] = field(default_factory=list)
+    properties: JobProperties = field(default_factory=JobProperties)
+    """Name, people, dates, notes, extended properties (:mod:`.properties`): beside the lifecycle, never steering it."""
 
     def copy(self) -> Job:
         return Job(
@@ -89,6 +92,7 @@ class Job:
             [h.copy() for h in self.holds],
             dict(self.return_values),
             [dict(h) for h in self.history],
+            self.properties,
         )
 
     def current(self, step_id: str) -> CurrentStep | None:
@@ -101,6 +105,7 @@ class Job:
         doc: dict[str, Any] = {"jobId": self.job_id, "workflow": self.workflow}
         if self.workflow_version:
             doc["workflowVersion"] = self.workflow_version
+        doc.update(self.properties.to_doc())
         doc.update(
             {
                 "closed": self.closed,

@@ -48,7 +48,7 @@ __all__ = [
     "read_of",
 ]
 
-SCHEMA_VERSION = 6  # 6: job comments (stores/comments.py); 4 and 5 are other helpers' (renumbered at merge)
+SCHEMA_VERSION = 5  # 4: job properties as columns; 5: job comments (stores/comments.py)
 """The newest database schema this code knows (see the migrations of each SQL store)."""
 
 DEFAULT_KEY_RETENTION = timedelta(hours=24)
@@ -152,6 +152,8 @@ class JobFilter:
     step: str | None = None
     after: str | None = None
     limit: int | None = None
+    template: str | None = None
+    """Jobs created from this job template."""
 
     def matches(self, job: Job) -> bool:
         """The same test in Python, for stores that scan."""
@@ -160,6 +162,8 @@ class JobFilter:
         if self.workflow is not None and job.workflow != self.workflow:
             return False
         if self.step is not None and job.current(self.step) is None:
+            return False
+        if self.template is not None and job.properties.template != self.template:
             return False
         if self.assignees and not any(
             c.assigned_to in self.assignees and c.assigned_type != "Unassigned" for c in job.current_steps

@@ -27,7 +27,7 @@ __all__ = [
     "comments_migration",
 ]
 
-COMMENTS_VERSION = 6
+COMMENTS_VERSION = 5
 """Schema version of the comments table: current (3) + 3. The helpers ``wmjobs`` (job properties)
 and ``wmsearch`` take 4 and 5; the coordinator renumbers at merge."""
 

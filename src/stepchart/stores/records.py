@@ -16,9 +16,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..io.jsontext import describe_unstorable
-from ..model import CurrentStep, Hold, Job
+from ..model import CurrentStep, Hold, Job, JobProperties
 from ..model.times import parse_datetime
 from .base import ImportReport, JobExistsError, StoreError
+from .propcolumns import PROPERTY_COLUMNS
 
 __all__ = [
     "EXPORT_FORMAT",
@@ -29,6 +30,7 @@ __all__ = [
     "index_job",
     "job_from_doc",
     "job_summary",
+    "property_row",
     "run_import",
     "to_micros",
 ]
@@ -85,6 +87,7 @@ def job_from_doc(doc: Mapping[str, Any]) -> Job:
     ]
     job.return_values = dict(doc.get("returnValues", {}))
     job.history = [dict(h) for h in doc.get("history", [])]
+    job.properties = JobProperties.from_doc(doc)
     return job
 
 
@@ -106,6 +109,17 @@ class JobIndex:
     next_release: int | None
     steps: tuple[tuple[str, str, str | None], ...]
     waits: tuple[tuple[str, str | None], ...]
+    props: tuple[Any, ...] = ()
+    """The property columns (:func:`property_row`)."""
+
+
+def property_row(props: JobProperties) -> tuple[Any, ...]:
+    """The values of the property columns of ``props`` (:data:`~.propcolumns.PROPERTY_COLUMNS` order)."""
+    out: list[Any] = []
+    for column, kind in PROPERTY_COLUMNS:
+        value = getattr(props, "template" if column == "template_id" else column)
+        out.append(to_micros(value) if kind == "time" and value is not None else value)
+    return tuple(out)
 
 
 def index_job(job: Job) -> JobIndex:
@@ -122,7 +136,13 @@ def index_job(job: Job) -> JobIndex:
                 waits.append((h.dependent_job_id, h.dependent_step_id))
     steps = tuple((c.step_id, c.assigned_type, c.assigned_to) for c in job.current_steps)
     return JobIndex(
-        job.closed, job.workflow, job.workflow_version, min(releases) if releases else None, steps, tuple(waits)
+        job.closed,
+        job.workflow,
+        job.workflow_version,
+        min(releases) if releases else None,
+        steps,
+        tuple(waits),
+        property_row(job.properties),
     )
 
 

@@ -41,12 +41,13 @@ from .base import (
 from .comments import EXPORT_COMMENTS, INSERT_COMMENT, SELECT_COMMENTS, comment_of, comment_row
 from .compact import compact_response
 from .jobsearch import SqlDialect, sql_count_by, sql_find
+from .propcolumns import UPDATE_PROPERTIES, property_migration
 from .query.sqlgen import Dialect
 from .records import JobIndex, dumps, export_header, index_job, job_from_doc, job_summary, run_import, to_micros
 from .schema import Migration, migrate_schema, read_schema
 from .sqlrows import KEEP_RANK, filter_where, log_entries_of
 
-__all__ = ["Migration", "SQLStore"]
+__all__ = ["Migration", "SQLStore", "property_migration"]
 
 
 class SQLStore(ManagedStore):
@@ -230,11 +231,13 @@ class SQLStore(ManagedStore):
     def _write_job(self, conn: Any, job: Job, before: JobIndex | None, stored: tuple[Any, ...] | None = None) -> bool:
         """Write a job's document and derived rows; ``before`` None inserts (False if the id is taken).
 
-        Current steps and holds are rewritten only when they changed.
+        Current steps, holds and the property columns are rewritten only when they changed.
         """
         ix = index_job(job)
         if not self._write_job_row(conn, job, ix, before, stored):
             return False
+        if before.props != ix.props if before is not None else any(v is not None for v in ix.props):
+            conn.execute(self._q(UPDATE_PROPERTIES), (*ix.props, job.job_id))
         if before is None or before.steps != ix.steps:
             if before is not None:
                 conn.execute(self._q("DELETE FROM job_steps WHERE job_id = ?"), (job.job_id,))

@@ -37,7 +37,7 @@ from ..model import Job
 from .base import SCHEMA_VERSION, JobExistsError, StoreError, StoreTransaction, Transaction
 from .comments import comments_migration
 from .records import JobIndex, dumps, index_job, job_from_doc
-from .sql import Migration, SQLStore
+from .sql import Migration, SQLStore, property_migration
 from .sqlrows import LOG_COLUMNS, RECALL
 
 __all__ = ["MIGRATIONS", "SQLiteStore"]
@@ -110,7 +110,8 @@ MIGRATIONS: list[Migration] = [
     ),
     (3, "creation rank of deleted jobs (a paging cursor that survives deletion)",
      ["CREATE TABLE deleted_jobs (job_id TEXT PRIMARY KEY, n INTEGER NOT NULL)"], None),
-    comments_migration("INTEGER"),  # version 6 = current + 3 (wmjobs: 4, wmsearch: 5); renumbered at merge
+    (4, "job properties as columns", property_migration({"text": "TEXT", "time": "INTEGER", "number": "REAL"}), None),
+    comments_migration("INTEGER"),
 ]
 assert MIGRATIONS[-1][0] == SCHEMA_VERSION
 

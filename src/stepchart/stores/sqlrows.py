@@ -43,6 +43,9 @@ def filter_where(
     if flt.workflow is not None:
         where.append("j.workflow = ?")
         args.append(flt.workflow)
+    if flt.template is not None:
+        where.append("j.template_id = ?")
+        args.append(flt.template)
     if flt.step is not None:
         where.append("EXISTS (SELECT 1 FROM job_steps s WHERE s.job_id = j.job_id AND s.step_id = ?)")
         args.append(flt.step)

@@ -72,6 +72,7 @@ CODES: dict[str, tuple[str, str]] = {
     "project-path-missing": ("error", "a folder or file the project file names does not exist"),
     # job templates (templates)
     "bad-placeholder": ("error", "a job template's jobName holds a {...} that is not {counter}"),
+    "duplicate-template": ("error", "two loaded job templates with one id"),
     # Workflow Manager diagrams (stepchart import-diagram)
     "unmapped-action-type": ("warning", "an action type that no step type stands for (see --map)"),
     "unmapped-action-args": ("warning", "an action's args a workflow has no place for"),
