@@ -202,10 +202,10 @@ def test_reads_own_filters_results(tmp_path: Path, base_engine: Engine, request:
 
 BAD_BODIES: list[tuple[dict[str, Any], str, str]] = [
     ({"q": "closed = 0 AND"}, "InvalidRequest", "q: position 14"),
-    ({"q": "jobName = 'x'"}, "InvalidRequest", "q: jobName"),
+    ({"q": "jobStatus = 'x'"}, "InvalidRequest", "q: jobStatus"),
     ({"q": "nosuch = 1"}, "InvalidRequest", "q: position 0"),
     ({"fields": ["jobId", "nosuch"]}, "InvalidRequest", "fields[1]: nosuch"),
-    ({"fields": ["priority"]}, "InvalidRequest", "fields[0]: priority"),
+    ({"fields": ["diagramName"]}, "InvalidRequest", "fields[0]: diagramName"),
     ({"sortFields": [{"field": "assignedTo"}]}, "InvalidRequest", "sortFields[0].field: assignedTo"),
     ({"sortFields": [{"field": "jobId", "sortOrder": "Up"}]}, "SchemaViolation", "$.sortFields[0].sortOrder"),
     ({"num": 1001}, "SchemaViolation", "$.num"),
@@ -220,7 +220,7 @@ def test_bad_bodies_are_located_400s(server: Any, body: dict[str, Any], type_: s
 
 
 def test_statistics_refuses_what_it_cannot_do(server: Any) -> None:
-    check_error(_post(server, STATS, {"groupBy": "dueDate"}), 400, "InvalidRequest")
+    check_error(_post(server, STATS, {"groupBy": "jobStatus"}), 400, "InvalidRequest")
     err = check_error(_post(server, STATS, {"spatialExtent": {"xmin": 0}}), 400, "InvalidRequest")["error"]
     assert err["details"] == ["spatialExtent"]
     assert _post(server, STATS, {"hasLocation": False}).json() == {"total": 12}
@@ -294,3 +294,24 @@ def test_sqlite_drives_a_step_condition_from_the_step_indexes(tmp_path: Path, q:
     store.close()
     assert "USING COVERING INDEX job_steps_" in plan, plan
     assert "jobs_closed" not in plan and "jobs_workflow" not in plan and "SCAN j" not in plan, plan
+
+
+def test_the_job_properties_are_searched_sorted_and_counted_on_every_store(server: Any) -> None:
+    """The stored job properties (names, people, dates, numbers) answer q, free text, sorting and statistics."""
+    from stepchart import SYSTEM
+
+    for i, job_id in enumerate(("J00", "J02", "J04")):
+        changes = {"jobName": f"Lot {i}", "dueDate": f"2027-01-0{i + 1}T00:00:00Z", "priority": "High" if i else "Low",
+                   "ownedBy": "erin", "percentComplete": 10 * i}  # fmt: skip
+        assert server.engine.update_job(job_id, changes, SYSTEM, T0).ok
+    q = "jobName LIKE 'lot%' AND dueDate >= DATE '2027-01-02' AND percentComplete > 5"
+    body = {"q": q, "fields": ["jobId", "jobName", "dueDate", "priority"], "sortFields": [{"field": "dueDate",
+            "sortOrder": "Desc"}]}  # fmt: skip
+    found = _search(server, **body)
+    assert found["results"] == [["J04", "Lot 2", "2027-01-03T00:00:00Z", "High"],
+                                ["J02", "Lot 1", "2027-01-02T00:00:00Z", "High"]]  # fmt: skip
+    assert _ids(server, "ownedBy = 'erin' AND priority = 'Low'") == ["J00"]
+    assert _search(server, search="lot 1", fields=["jobId"])["results"] == [["J02"]]
+    stats = _post(server, STATS, {"q": "ownedBy IS NOT NULL", "groupBy": "priority"}).json()
+    assert stats["total"] == 3
+    assert stats["groupedValues"] == [{"value": "High", "count": 2}, {"value": "Low", "count": 1}]

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from ..model.times import format_datetime
 from ..stores import ManagedStore
 from ..stores.base import JobSearch
 from ..stores.jobsearch import RESOLVED_FIELDS, STORED_FIELDS, StepNames, field_named, job_row, prepare
@@ -124,7 +125,7 @@ def _sort(body: dict[str, Any]) -> tuple[tuple[str, bool], ...]:
 def _json_value(value: Any) -> Any:
     if isinstance(value, list):
         return [_json_value(v) for v in value]
-    return value.isoformat() if isinstance(value, datetime) else value
+    return format_datetime(value) if isinstance(value, datetime) else value  # as every answer writes times
 
 
 async def search_jobs(s: Service, c: Call, policy: ReadPolicy) -> Response:

@@ -19,11 +19,12 @@ from typing import Any
 
 from ..errors import RequestError
 from ..model import CurrentStep, Job
+from ..model.times import parse_datetime
 from .base import JobFilter, JobSearch, SearchPage
 from .query import FIELDS, And, Column, Compare, Field, FieldType, InList, IsNull, Like, Node, Not, Or, matches, to_sql
 from .query import field_named as _named
 from .query.sqlgen import Dialect
-from .records import job_from_doc
+from .records import job_from_doc, to_micros
 from .sqlrows import filter_where
 
 __all__ = [
@@ -68,8 +69,21 @@ STORED_FIELDS: dict[str, StoredField] = {
     "currentStepId": StoredField("s.step_id", lambda c: c.step_id),
     "assignedType": StoredField("s.assigned_type", lambda c: c.assigned_type),
     "assignedTo": StoredField("s.assigned_to", lambda c: c.assigned_to),
+    "jobName": StoredField("j.job_name", lambda j: j.properties.job_name, sortable=True, text=True),
+    "jobTemplateId": StoredField("j.template_id", lambda j: j.properties.template, sortable=True),
+    "description": StoredField("j.description", lambda j: j.properties.description, text=True),
+    "priority": StoredField("j.priority", lambda j: j.properties.priority, sortable=True),
+    "ownedBy": StoredField("j.owned_by", lambda j: j.properties.owned_by, sortable=True),
+    "createdBy": StoredField("j.created_by", lambda j: j.properties.created_by, sortable=True),
+    "createdDate": StoredField("j.created_date", lambda j: _date(j.properties.created_date), sortable=True),
+    "startDate": StoredField("j.start_date", lambda j: _date(j.properties.start_date), sortable=True),
+    "dueDate": StoredField("j.due_date", lambda j: _date(j.properties.due_date), sortable=True),
+    "endDate": StoredField("j.end_date", lambda j: _date(j.properties.end_date), sortable=True),
+    "notes": StoredField("j.notes", lambda j: j.properties.notes),
+    "parentJob": StoredField("j.parent_job", lambda j: j.properties.parent_job, sortable=True),
+    "percentComplete": StoredField("j.percent_complete", lambda j: j.properties.percent_complete, sortable=True),
 }
-"""The one column map: add a field's entry here when its column is stored (``wmjobs`` adds the job properties)."""
+"""The one column map: a field's entry here when its column is stored (the job properties: schema 4)."""
 
 RESOLVED_FIELDS = ("currentStepName",)
 """Fields answered through the loaded workflow definitions, not a column."""
@@ -247,10 +261,18 @@ def _column_sql(f: StoredField, d: SqlDialect) -> str:
 
 def _columns(d: SqlDialect) -> dict[str, Column]:
     types = {f.name: f.type for f in FIELDS}
-    return {
-        n: Column(_column_sql(f, d), (lambda v: d.flag(bool(v))) if types[n] is FieldType.FLAG else lambda v: v)
-        for n, f in STORED_FIELDS.items()
-    }
+    encode: dict[FieldType, Callable[[Any], Any]] = {FieldType.FLAG: lambda v: d.flag(bool(v))}
+    encode[FieldType.DATE] = to_micros
+    return {n: Column(_column_sql(f, d), encode.get(types[n], _same)) for n, f in STORED_FIELDS.items()}
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _date(text: str | None) -> datetime | None:
+    """A stored date (RFC 3339 text) as the datetime ``q`` compares with in memory; the SQL columns hold micros."""
+    return None if text is None else parse_datetime(text)
 
 
 def _where(search: JobSearch, d: SqlDialect) -> tuple[str, list[Any]]:
