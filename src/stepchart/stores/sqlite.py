@@ -35,85 +35,12 @@ from typing import Any
 
 from ..model import Job
 from .base import SCHEMA_VERSION, JobExistsError, StoreError, StoreTransaction, Transaction
-from .comments import comments_migration
 from .records import JobIndex, dumps, index_job, job_from_doc
-from .sql import Migration, SQLStore, property_migration
+from .sql import SQLStore
+from .sqlite_schema import MIGRATIONS
 from .sqlrows import LOG_COLUMNS, RECALL
 
 __all__ = ["MIGRATIONS", "SQLiteStore"]
-
-MIGRATIONS: list[Migration] = [
-    (
-        1,
-        "jobs, current steps, action log, events, workflow versions",
-        [
-            """CREATE TABLE jobs (
-            n INTEGER PRIMARY KEY AUTOINCREMENT,
-            job_id TEXT NOT NULL UNIQUE,
-            workflow TEXT NOT NULL,
-            workflow_version TEXT NOT NULL,
-            closed INTEGER NOT NULL,
-            version INTEGER NOT NULL,
-            doc TEXT NOT NULL)""",
-            "CREATE INDEX jobs_closed ON jobs (closed, workflow, n)",
-            "CREATE INDEX jobs_workflow ON jobs (workflow, n)",
-            """CREATE TABLE job_steps (
-            job_id TEXT NOT NULL,
-            pos INTEGER NOT NULL,
-            step_id TEXT NOT NULL,
-            assigned_type TEXT NOT NULL,
-            assigned_to TEXT,
-            PRIMARY KEY (job_id, pos)) WITHOUT ROWID""",
-            "CREATE INDEX job_steps_assignee ON job_steps (assigned_to, job_id)",
-            "CREATE INDEX job_steps_step ON job_steps (step_id, job_id)",
-            """CREATE TABLE action_log (
-            seq INTEGER PRIMARY KEY AUTOINCREMENT,
-            job_id TEXT NOT NULL,
-            actor TEXT NOT NULL,
-            action TEXT NOT NULL,
-            body TEXT,
-            now TEXT,
-            response TEXT,
-            reads TEXT,
-            idem_key TEXT)""",
-            "CREATE INDEX action_log_job ON action_log (job_id, seq)",
-            "CREATE INDEX action_log_idem ON action_log (job_id, idem_key) WHERE idem_key IS NOT NULL",
-            """CREATE TABLE events (
-            seq INTEGER PRIMARY KEY AUTOINCREMENT,
-            job_id TEXT NOT NULL,
-            log_seq INTEGER,
-            event TEXT NOT NULL)""",
-            "CREATE INDEX events_job ON events (job_id, seq)",
-            "CREATE INDEX events_log ON events (log_seq)",
-            """CREATE TABLE workflows (
-            workflow_id TEXT NOT NULL,
-            version TEXT NOT NULL,
-            source TEXT NOT NULL,
-            PRIMARY KEY (workflow_id, version))""",
-        ],
-        None,
-    ),
-    (
-        2,
-        "index of scheduled releases and dependency holds (sweep)",
-        [
-            "ALTER TABLE jobs ADD COLUMN next_release INTEGER",
-            "CREATE INDEX jobs_next_release ON jobs (next_release) WHERE next_release IS NOT NULL",
-            """CREATE TABLE job_waits (
-            job_id TEXT NOT NULL,
-            dep_job_id TEXT NOT NULL,
-            dep_step_id TEXT)""",
-            "CREATE INDEX job_waits_dep ON job_waits (dep_job_id)",
-            "CREATE INDEX job_waits_job ON job_waits (job_id)",
-        ],
-        SQLStore._backfill_holds,
-    ),
-    (3, "creation rank of deleted jobs (a paging cursor that survives deletion)",
-     ["CREATE TABLE deleted_jobs (job_id TEXT PRIMARY KEY, n INTEGER NOT NULL)"], None),
-    (4, "job properties as columns", property_migration({"text": "TEXT", "time": "INTEGER", "number": "REAL"}), None),
-    comments_migration("INTEGER"),
-]
-assert MIGRATIONS[-1][0] == SCHEMA_VERSION
 
 DUE_SCHEDULED = "SELECT job_id FROM jobs WHERE next_release <= ? ORDER BY next_release, n LIMIT ?"  # partial index
 DUE_DEPENDENCIES = (
@@ -121,6 +48,12 @@ DUE_DEPENDENCIES = (
     "WHERE d.closed = 1 OR (w.dep_step_id IS NOT NULL AND EXISTS ("
     "SELECT 1 FROM json_each(d.doc, '$.returnValues') r WHERE r.key = w.dep_step_id)) LIMIT ?"
 )
+
+
+def _damage_stays(exc: sqlite3.DatabaseError) -> None:
+    """A damaged database (SQLITE_CORRUPT) is no wrong path: its own error goes on, reported as damage (exit 1)."""
+    if getattr(exc, "sqlite_errorname", "") == "SQLITE_CORRUPT":
+        raise exc
 
 
 class SQLiteStore(SQLStore):
@@ -172,6 +105,7 @@ class SQLiteStore(SQLStore):
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute(f"PRAGMA synchronous={self.synchronous}")
         except sqlite3.DatabaseError as exc:
+            _damage_stays(exc)
             raise StoreError(f"{self.path}: cannot open as a SQLite database: {exc}") from exc
         return conn
 
@@ -245,6 +179,7 @@ class SQLiteStore(SQLStore):
         try:
             super()._open_schema(target)
         except sqlite3.DatabaseError as exc:
+            _damage_stays(exc)
             why = "not a stepchart SQLite database"
             if self.read_only and isinstance(exc, sqlite3.OperationalError) and os.path.exists(self._file + "-wal"):
                 why = "its -wal file cannot be read without its -shm file (or a folder to create one in)"
