@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..model import Job
 from .base import SCHEMA_VERSION, StoreError, StoreTransaction, Transaction
-from .comments import comments_migration
+from .migrations import later_migrations
 from .records import JobIndex, dumps, index_job, job_from_doc
-from .sql import Migration, SQLStore, property_migration
+from .sql import Migration, SQLStore
 from .sqlrows import LOG_COLUMNS, RECALL, log_entries_of
 
 if TYPE_CHECKING:
@@ -110,26 +110,7 @@ MIGRATIONS: list[Migration] = [
         ],
         None,
     ),
-    (
-        2,
-        "index of scheduled releases and dependency holds (sweep)",
-        [
-            "ALTER TABLE jobs ADD COLUMN next_release BIGINT",
-            "CREATE INDEX jobs_next_release ON jobs (next_release) WHERE next_release IS NOT NULL",
-            """CREATE TABLE job_waits (
-            job_id TEXT NOT NULL,
-            dep_job_id TEXT NOT NULL,
-            dep_step_id TEXT)""",
-            "CREATE INDEX job_waits_dep ON job_waits (dep_job_id)",
-            "CREATE INDEX job_waits_job ON job_waits (job_id)",
-        ],
-        SQLStore._backfill_holds,
-    ),
-    (3, "creation rank of deleted jobs (a paging cursor that survives deletion)",
-     ["CREATE TABLE deleted_jobs (job_id TEXT PRIMARY KEY, n BIGINT NOT NULL)"], None),
-    (4, "job properties as columns",
-     property_migration({"text": "TEXT", "time": "BIGINT", "number": "DOUBLE PRECISION"}), None),
-    comments_migration("BIGINT"),
+    *later_migrations("BIGINT", "DOUBLE PRECISION"),
 ]
 assert MIGRATIONS[-1][0] == SCHEMA_VERSION
 

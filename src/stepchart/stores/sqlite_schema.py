@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from .base import SCHEMA_VERSION
-from .comments import comments_migration
-from .sql import Migration, SQLStore, property_migration
+from .migrations import later_migrations
+from .sql import Migration
 
 __all__ = ["MIGRATIONS"]
 
@@ -59,24 +59,6 @@ MIGRATIONS: list[Migration] = [
         ],
         None,
     ),
-    (
-        2,
-        "index of scheduled releases and dependency holds (sweep)",
-        [
-            "ALTER TABLE jobs ADD COLUMN next_release INTEGER",
-            "CREATE INDEX jobs_next_release ON jobs (next_release) WHERE next_release IS NOT NULL",
-            """CREATE TABLE job_waits (
-            job_id TEXT NOT NULL,
-            dep_job_id TEXT NOT NULL,
-            dep_step_id TEXT)""",
-            "CREATE INDEX job_waits_dep ON job_waits (dep_job_id)",
-            "CREATE INDEX job_waits_job ON job_waits (job_id)",
-        ],
-        SQLStore._backfill_holds,
-    ),
-    (3, "creation rank of deleted jobs (a paging cursor that survives deletion)",
-     ["CREATE TABLE deleted_jobs (job_id TEXT PRIMARY KEY, n INTEGER NOT NULL)"], None),
-    (4, "job properties as columns", property_migration({"text": "TEXT", "time": "INTEGER", "number": "REAL"}), None),
-    comments_migration("INTEGER"),
+    *later_migrations("INTEGER", "REAL"),
 ]
 assert MIGRATIONS[-1][0] == SCHEMA_VERSION
