@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
 import shlex
@@ -107,3 +109,35 @@ def test_the_docs_make_a_certificate_that_serves(tmp_path: Path) -> None:
         assert r.status_code == 200
     finally:
         assert server.stop() == 0
+
+
+def test_clients_that_never_close_do_not_hold_up_the_shutdown(
+    tmp_path: Path, certificate: tuple[trustme.CA, Path, Path]
+) -> None:
+    """A TLS close waits for the client's close_notify: an idle keep-alive socket and a
+    WebSocket that stops reading never send it, and held every shutdown for uvicorn's whole
+    graceful timeout (with an ERROR line); the server now ends them after a short grace."""
+    import websocket
+
+    ca, cert, key = certificate
+    ctx = _context(ca)
+    users = tmp_path / "users.yaml"
+    users.write_text(f"users: [{{username: ann, tokenSha256: {hashlib.sha256(b'tok-ann').hexdigest()}}}]\n", "utf-8")
+    flags = ["--store", "memory:", "--users", str(users), "--ssl-certfile", str(cert), "--ssl-keyfile", str(key)]
+    server = ServeProcess(flags, tmp_path, verify=ctx).start()
+    idle = httpx.Client(verify=ctx)  # keeps its connection open after the answer
+    try:
+        assert idle.get(f"{server.url}/health").status_code == 200
+        ws = websocket.create_connection(
+            server.url.replace("https://", "wss://") + "/org/item/notificationWs?token=tok-ann",
+            sslopt={"context": ctx}, timeout=10,
+        )  # fmt: skip
+        assert json.loads(ws.recv()).get("connected")  # open and greeted; never read again
+    finally:
+        code = server.stop()
+    assert code == 0
+    log = server.log.read_text("utf-8")
+    assert "Finished server process" in log
+    assert "graceful shutdown exceeded" not in log and "ERROR" not in log, log
+    idle.close()
+    ws.close()

@@ -223,6 +223,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     from ..http.limits import MAX_HEAD, default_max_connections, guarded_protocol
     from ..http.logs import log_config
     from ..http.reads import ReadPolicy
+    from ..http.shutdown import abort_idle_on_shutdown
     from ..io.files import data_dir
     from ..load.templates import load_templates
     from ..stores import StoreError, parse_store_url
@@ -324,7 +325,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         lifespan="on",
         timeout_graceful_shutdown=10,
         # the header timeout and connection cap, and uvicorn's own 400s in the R14 body (issue 11)
-        http=type("StepchartH11Protocol", (json_400_protocol(), guarded), {}),
+        http=abort_idle_on_shutdown(type("StepchartH11Protocol", (json_400_protocol(), guarded), {})),
+        ws=_websocket_protocol(),
         h11_max_incomplete_event_size=MAX_HEAD,
         ssl_certfile=tls[0] if tls else None,
         ssl_keyfile=tls[1] if tls else None,
@@ -339,6 +341,15 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     finally:
         engine.store.close()
     return 0
+
+
+def _websocket_protocol() -> Any:
+    """uvicorn's WebSocket protocol ("auto"), aborted on shutdown when its client never closes; "none" without one."""
+    from uvicorn.protocols.websockets.auto import AutoWebSocketsProtocol
+
+    from ..http.shutdown import abort_idle_on_shutdown
+
+    return "none" if AutoWebSocketsProtocol is None else abort_idle_on_shutdown(AutoWebSocketsProtocol)
 
 
 def _tls_files(args: argparse.Namespace) -> tuple[str, str] | str | None:
