@@ -19,29 +19,17 @@ from pathlib import Path
 import pytest
 from cli_helpers import ROOT, cli
 
-from stepchart import Actor, Engine
 from stepchart.cli import build_parser
 from stepchart.stores import KNOWN_FORMS, open_store
 
 PARCEL = ROOT / "examples" / "parcel-edit.yaml"
-ALICE = Actor.of("alice", ["editors"], ["jobUpdateHolds"])
 LATER = "2026-03-01T11:00:00Z"
 
 
 @pytest.fixture
-def db(tmp_path: Path, base_engine: Engine) -> str:
-    """A SQLite store with jobs J1 (edit running), J2 (edit held until 10:00), J3 (fresh)."""
-    url = str(tmp_path / "jobs.db")
-    store = open_store(url)
-    eng = base_engine.spawn(store)
-    eng.add_workflow(PARCEL)
-    eng.sync_workflows()
-    for jid in ("J1", "J2", "J3"):
-        eng.create_job("parcel-edit", jid, now="2026-03-01T09:00:00Z")
-    eng.act("J1", {"type": "Run"}, ALICE, "2026-03-01T09:01:00Z")
-    eng.act("J2", {"type": "Hold", "holdScheduledRelease": "2026-03-01T10:00:00Z"}, ALICE, "2026-03-01T09:02:00Z")
-    store.close()
-    return url
+def db(three_jobs_db: str) -> str:
+    """J1 (edit running), J2 (edit held until 10:00), J3 (fresh) in SQLite (conftest)."""
+    return three_jobs_db
 
 
 def _json(*argv: str) -> tuple[int, object]:

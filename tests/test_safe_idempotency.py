@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import stored_engine
 from http_helpers import EXAMPLES, ManualClock, auth, check_error, live_app
 
 from stepchart import Actor, Engine
@@ -31,14 +32,8 @@ BASE = "/org/item"
 @pytest.fixture(params=["sqlite", "postgres"])
 def engine(request: pytest.FixtureRequest, base_engine: Engine, tmp_path: Path) -> Iterator[Engine]:
     url = str(request.getfixturevalue("pg_url")) if request.param == "postgres" else str(tmp_path / "jobs.db")
-    eng = base_engine.spawn(open_store(url))
-    for wf in EXAMPLES:
-        eng.add_workflow(wf)
-    eng.sync_workflows()
-    try:
+    with stored_engine(base_engine, url) as eng:
         yield eng
-    finally:
-        eng.store.close()
 
 
 @pytest.fixture

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import stored_engine
 
 from stepchart import SYSTEM, Actor, Engine
-from stepchart.stores import open_store
 
 pytest_plugins = ["pg_fixture"]
 
@@ -30,14 +30,8 @@ T1 = "2026-03-01T09:05:00Z"
 @pytest.fixture(params=["memory", "sqlite"])
 def engine(request: pytest.FixtureRequest, base_engine: Engine, tmp_path: Path) -> Iterator[Engine]:
     url = "memory:" if request.param == "memory" else str(tmp_path / "jobs.db")
-    eng = base_engine.spawn(open_store(url))
-    eng.add_workflow(PARCEL)
-    eng.sync_workflows()
-    eng.create_job("parcel-edit", "J1", now=T0)
-    try:
+    with stored_engine(base_engine, url, [PARCEL], ("J1",)) as eng:
         yield eng
-    finally:
-        eng.store.close()
 
 
 def _state(engine: Engine) -> tuple[Any, ...]:

@@ -20,6 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import stored_engine
 from http_helpers import EXAMPLES, auth, check_error, live_app
 
 from stepchart import SYSTEM, Actor, Engine
@@ -39,15 +40,8 @@ NUL = '"a\\u0000b"'
 @pytest.fixture(params=["sqlite", "postgres"])
 def engine(request: pytest.FixtureRequest, base_engine: Engine, tmp_path: Path) -> Iterator[Engine]:
     url = str(request.getfixturevalue("pg_url")) if request.param == "postgres" else str(tmp_path / "jobs.db")
-    eng = base_engine.spawn(open_store(url))
-    for wf in EXAMPLES:
-        eng.add_workflow(wf)
-    eng.sync_workflows()
-    eng.create_job("parcel-edit", "J1", now=T0)
-    try:
+    with stored_engine(base_engine, url, jobs=("J1",)) as eng:
         yield eng
-    finally:
-        eng.store.close()
 
 
 def _snapshot(engine: Engine) -> tuple[Any, ...]:
