@@ -103,8 +103,8 @@ class CompatServer:
         return WorkflowManager(StandInItem(StandInGIS(self.url, con)))
 
 
-def start_server(tmp: Path) -> CompatServer:
-    """``stepchart serve`` with the shipped examples, one template, a SQLite store and its own certificate."""
+def start_server(tmp: Path, store: str | None = None) -> CompatServer:
+    """``stepchart serve`` with the shipped examples, two templates, a store (default SQLite), its own certificate."""
     ca = trustme.CA()
     issued = ca.issue_cert("localhost", "127.0.0.1")
     cert, key, ca_file = tmp / "cert.pem", tmp / "key.pem", tmp / "ca.pem"
@@ -123,7 +123,7 @@ def start_server(tmp: Path) -> CompatServer:
     (tmp / "compat-gp.yaml").write_text(GEOPROCESS, "utf-8")
     context = ssl.create_default_context(cafile=str(ca_file))
     args = [
-        "--store", str(tmp / "compat.db"), "--users", str(tmp / "users.yaml"), "--no-project",
+        "--store", store or str(tmp / "compat.db"), "--users", str(tmp / "users.yaml"), "--no-project",
         "--workflow", str(ROOT / "examples"), "--workflow", str(tmp / "compat-gp.yaml"),
         "--templates", str(tmp / "templates"),
         "--ssl-certfile", str(cert), "--ssl-keyfile", str(key), "--sweep-interval", "0",

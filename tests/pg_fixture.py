@@ -148,15 +148,28 @@ def pg_server_url() -> Iterator[str]:
         cluster.stop()
 
 
-@pytest.fixture
-def pg_url(pg_server_url: str) -> Iterator[str]:
-    """A URL whose connections see a fresh, empty schema of their own; dropped after the test."""
+@contextlib.contextmanager
+def _fresh_schema(server_url: str) -> Iterator[str]:
     schema = f"stepchart_test_{uuid.uuid4().hex[:12]}"
-    conn = _connect(pg_server_url)
+    conn = _connect(server_url)
     conn.execute(f"CREATE SCHEMA {schema}")  # type: ignore[attr-defined]
     try:
-        yield with_search_path(pg_server_url, schema)
+        yield with_search_path(server_url, schema)
     finally:
         with contextlib.suppress(Exception):
             conn.execute(f"DROP SCHEMA {schema} CASCADE")  # type: ignore[attr-defined]
         conn.close()  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def pg_url(pg_server_url: str) -> Iterator[str]:
+    """A URL whose connections see a fresh, empty schema of their own; dropped after the test."""
+    with _fresh_schema(pg_server_url) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def pg_module_url(pg_server_url: str) -> Iterator[str]:
+    """As ``pg_url``, one schema for a whole test module (a server the module's tests share)."""
+    with _fresh_schema(pg_server_url) as url:
+        yield url

@@ -29,10 +29,13 @@ from arcgis.gis.workflowmanager import WorkflowManager
 from arcgis_helpers import CLIENT_USERS, ITEM, ORG, CompatServer, disconnect, start_server
 from http_helpers import ROOT, ServeProcess
 
+pytest_plugins = ["pg_fixture"]
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CompatServer]:
-    started = start_server(tmp_path_factory.mktemp("compat"))
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[CompatServer]:
+    store = str(request.getfixturevalue("pg_module_url")) if request.param == "postgres" else None
+    started = start_server(tmp_path_factory.mktemp("compat"), store)
     try:
         yield started
     finally:
