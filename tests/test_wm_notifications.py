@@ -19,7 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 import websocket
-from http_helpers import EXAMPLES, LiveServer, ServeProcess, auth, live_app, wait_for
+from conftest import stored_engine
+from http_helpers import LiveServer, ServeProcess, auth, live_app, wait_for
 from ws_helpers import (
     BASE,
     FINISH_ENDS,
@@ -39,19 +40,14 @@ from stepchart import Engine
 from stepchart.http.auth import add_user
 from stepchart.http.notifications import POLICY_CLOSE, hub_of
 from stepchart.http.reads import ReadPolicy
-from stepchart.stores import open_store
 
 pytest_plugins = ["pg_fixture"]
 
 
 @pytest.fixture
 def engine(base_engine: Engine, tmp_path: Path) -> Iterator[Engine]:
-    eng = base_engine.spawn(open_store(str(tmp_path / "jobs.db")))
-    for wf in EXAMPLES:
-        eng.add_workflow(wf)
-    eng.sync_workflows()
-    yield eng
-    eng.store.close()
+    with stored_engine(base_engine, str(tmp_path / "jobs.db")) as eng:
+        yield eng
 
 
 @pytest.fixture
@@ -366,3 +362,32 @@ def test_two_serve_processes_on_one_sqlite_file_and_the_token_is_not_logged(tmp_
     log = a.log.read_text()
     assert "notificationWs" in log, log  # the access line is there ...
     assert token not in log and "REDACTED" in log  # ... without the token
+
+
+# -- PostgreSQL's wake-ups -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("served_by", ["this process", "another engine"])
+def test_on_postgresql_a_commit_wakes_the_poller(
+    base_engine: Engine, pg_url: str, served_by: str
+) -> None:
+    """With a poll interval (60 s) far longer than the socket's timeout (10 s), only NOTIFY
+    can bring the messages; the events table stays the source (order and cursor as before)."""
+    with stored_engine(base_engine, pg_url) as eng, stored_engine(base_engine, pg_url) as other, live_app(eng) as srv:
+        hub = hub_of(srv.app.state.service)
+        hub.interval = 60.0
+        with httpx.Client(base_url=srv.url, timeout=10) as client:
+            create(client, "J1")
+            ws = connect(srv.url)  # 10 s timeout on every receive
+            assert subscribe(ws, "J1")[0]["msgType"] == "JobState"
+            assert wait_for(lambda: hub.polls >= 1)  # the poller's first poll is done: now it waits
+            if served_by == "this process":
+                act(client, "J1", {"type": "Run"})
+            else:  # a script or another serve on the same database
+                from stepchart import Actor
+
+                alice = Actor.of("alice", ["editors"], [])
+                assert other.act("J1", {"type": "Run"}, alice, "2026-03-01T09:01:00Z").success
+            # each receive gives up after 10 s, long before the next poll: only the wake-up brings them
+            assert [recv(ws)["msgType"], recv(ws)["msgType"]] == ["StepStarted", "StepInfoRequired"]
+            ws.close()

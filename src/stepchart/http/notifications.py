@@ -10,7 +10,8 @@ server greets (``{"connected": true}``), and the client subscribes (``{"msgType"
 requests: so the requests of every process on the same database reach every subscriber.
 
 One :class:`Hub` per app polls the feed of the subscribed jobs every
-:data:`POLL_INTERVAL` seconds (one query per job, in one worker thread) and hands each
+:data:`POLL_INTERVAL` seconds, or at once when PostgreSQL notifies that events were
+written (one query per job, in one worker thread) and hands each
 connection its messages through a queue of :data:`QUEUE_SIZE`; a connection whose queue
 is full (a client that does not read) is closed with 1013 and its messages dropped, so
 neither the requests nor the poller ever wait for a client.
@@ -33,6 +34,7 @@ from ..io.jsontext import parse_json_strict
 from ..model import Actor, Job
 from ..stores import JobFilter
 from .errors import HttpError
+from .feed_wakeups import WakeupListener
 from .reads import ReadPolicy
 from .service import Service
 from .wm_messages import GREETING, StepFacts, error_message, job_state, request_messages
@@ -85,6 +87,8 @@ class Hub:
         self.feeds: dict[str, JobFeed] = {}
         self.dropped = 0
         """Connections closed because their queue overflowed."""
+        self.polls = 0
+        """Polls of the feed so far."""
         self._task: asyncio.Task[None] | None = None
 
     # -- connections and subscriptions ------------------------------------------------------
@@ -156,18 +160,34 @@ class Hub:
             self._task = asyncio.get_running_loop().create_task(self._poll())
 
     async def _poll(self) -> None:
-        """Poll while any job is followed; stops by itself when none is (the next subscribe restarts it)."""
-        while self.feeds:
-            try:
-                await self.poll_once()
-            except Exception as exc:  # a store that fails now may answer at the next poll
-                log.warning("notifications: reading the events feed failed: %s", exc)
-            await asyncio.sleep(self.interval)
+        """Poll while any job is followed; stops by itself when none is (the next subscribe restarts it).
+
+        Between two polls it waits the interval, or less when the store's wake-ups
+        (PostgreSQL's NOTIFY, :mod:`.feed_wakeups`) say new events were written.
+        """
+        loop = asyncio.get_running_loop()
+        listener = await asyncio.to_thread(WakeupListener.open, self.service.engine.store, loop)
+        try:
+            while self.feeds:
+                try:
+                    await self.poll_once()
+                except Exception as exc:  # a store that fails now may answer at the next poll
+                    log.warning("notifications: reading the events feed failed: %s", exc)
+                if listener is None:
+                    await asyncio.sleep(self.interval)
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(listener.woken.wait(), self.interval)
+                listener.woken.clear()
+        finally:
+            if listener is not None:
+                listener.stop()
 
     async def poll_once(self) -> None:
         """Read every followed job's new events and queue their messages to the job's followers."""
         wanted = {job_id: feed.cursor for job_id, feed in self.feeds.items()}
         found = await self.service.run(self._read, wanted)
+        self.polls += 1
         for job_id, events in found.items():
             feed = self.feeds.get(job_id)
             if feed is None or feed.cursor != wanted[job_id] or not events:

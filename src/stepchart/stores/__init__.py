@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .base import (
+    EventWakeups,
     ImportReport,
     JobExistsError,
     JobFilter,
@@ -27,6 +28,7 @@ from .urls import KNOWN_FORMS, StoreURL, parse_store_url
 __all__ = [
     "DEFAULT_STORE",
     "KNOWN_FORMS",
+    "EventWakeups",
     "ImportReport",
     "JobExistsError",
     "JobFilter",

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from ..model import Actor, Job
 from .query import Node
@@ -33,6 +33,7 @@ from .query import Node
 __all__ = [
     "DEFAULT_KEY_RETENTION",
     "SCHEMA_VERSION",
+    "EventWakeups",
     "ImportReport",
     "JobExistsError",
     "JobFilter",
@@ -133,6 +134,20 @@ class JobStore(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook with a no-op default
         """Release resources (connections); the memory store has none."""
+
+    def event_wakeups(self) -> EventWakeups | None:
+        """Something that says when new events were written, or None: readers then only poll."""
+        return None
+
+
+class EventWakeups(Protocol):
+    """A hint that the events feed has grown (PostgreSQL's LISTEN); the feed stays the source."""
+
+    def wait(self, timeout: float) -> bool:
+        """Block up to ``timeout`` seconds; whether new events were written meanwhile."""
+
+    def close(self) -> None:
+        """Release the listening connection."""
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from .migrations import later_migrations
 from .records import JobIndex, dumps, index_job, job_from_doc
 from .sql import Migration, SQLStore
 from .sqlrows import LOG_COLUMNS, RECALL, log_entries_of
+from .wakeups import NOTIFY, PostgresWakeups
 
 if TYPE_CHECKING:
     import psycopg
@@ -165,6 +166,12 @@ class PostgresStore(SQLStore):
             conn.execute("SET default_transaction_read_only = on")
         return conn
 
+    def event_wakeups(self) -> PostgresWakeups:
+        try:
+            return PostgresWakeups(self._pg, self.url, self.connect_timeout)
+        except self._pg.OperationalError as exc:
+            raise StoreError(f"cannot connect to PostgreSQL: {exc}".strip()) from exc
+
     def _has_schema_table(self, conn: psycopg.Connection[Any]) -> bool:
         row = conn.execute("SELECT to_regclass('stepchart_schema') IS NOT NULL").fetchone()
         return bool(row[0]) if row is not None else False
@@ -284,6 +291,7 @@ class PostgresStore(SQLStore):
                     f"INSERT INTO events (job_id, log_seq, event) VALUES (%s, {seq}, %s)",
                     [(e.get("jobId", job_id), dumps(e)) for e in events],
                 )
+            conn.execute(NOTIFY)  # delivered at commit: wakes the feed's readers (stores/wakeups.py)
 
     # -- queries ----------------------------------------------------------------------------
     def _cursor_of(self, conn: psycopg.Connection[Any], table: str, after: int) -> str:
