@@ -174,6 +174,15 @@ def test_a_hold_blocks_run_until_released(wm: WorkflowManager) -> None:
     assert released.job_status == "Ready" and _step(released)["manualHold"] is False
 
 
+def test_a_webhook_dependency_is_refused_saying_so(wm: WorkflowManager) -> None:
+    job = _new_job(wm)
+    with pytest.raises(Exception, match="[Ww]ebhook"):  # R14: a clear 400, not a schema error
+        job.add_hold(["edit"], webhook_connection_id="hook-1")
+    with pytest.raises(Exception, match="[Ww]ebhook"):
+        job.release_hold(["edit"], webhook_connection_id="hook-1")
+    assert wm.jobs.get(job.job_id).holds == []  # nothing changed
+
+
 def test_run_stop_and_finish_wait_for_their_messages_on_the_socket(wm: WorkflowManager) -> None:
     job = _new_job(wm)
     ran = job.run().result(timeout=30)
