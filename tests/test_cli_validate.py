@@ -31,7 +31,7 @@ def engine_verdict(data: bytes) -> list[str] | None:
     try:
         validate_payload(data)
     except RequestError as exc:
-        return exc.details if exc.type == "SchemaViolation" else ["InvalidJson"]
+        return [exc.type, *exc.details] if exc.type != "InvalidJson" else ["InvalidJson"]
     return None
 
 
@@ -49,6 +49,9 @@ TRICKY: list[bytes] = [
     *(json.dumps({"type": "Hold", "holdScheduledRelease": t}).encode() for t in DISAGREE_TIMES),
     json.dumps({"type": "Hold", "holdScheduledRelease": "\u0662\u0660\u0662\u0666-01-01T00:00:00Z"}).encode(),
     json.dumps({"type": "Run", "stepIds": ["x" * 100]}).encode(),
+    b'{"type": "Hold", "webhookConnectionId": "w"}', b'{"type": "Hold", "webhookDependencyDetails": {"a": [1]}}',
+    b'{"type": "ReleaseHold", "webhookConnectionId": "w", "x": 1}', b'{"type": "Hold", "webhookConnectionId": null}',
+    b'{"type": "Run", "webhook\\u0043onnectionId": "w"}',
 ]  # fmt: skip
 
 
@@ -66,8 +69,8 @@ def test_the_verdict_and_the_words_are_the_engines() -> None:
         elif want == ["InvalidJson"]:
             assert [e.type for e in got] == ["InvalidJson"], data
         else:
-            assert [f"{e.path}: {e.message}" for e in got] == want, data
-            assert all(e.type == "SchemaViolation" for e in got)
+            assert [f"{e.path}: {e.message}" for e in got] == want[1:], data
+            assert all(e.type == want[0] for e in got)  # SchemaViolation, or WebhookNotSupported (R14)
 
 
 def test_invalid_json_exactly_when_the_engine_cannot_parse_it() -> None:

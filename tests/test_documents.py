@@ -368,5 +368,5 @@ def test_r14_unknown_property_detail_lists_the_allowed_ones() -> None:
     (detail,) = _refusal({"type": "Run", "colour": "red"}).details
     assert detail == (
         "$.colour: unknown key 'colour'; allowed here: dependentJobId, dependentStepId, holdScheduledRelease, "
-        "stepIds, type"
+        "stepIds, type, webhookConnectionId, webhookDependencyDetails"
     )

@@ -160,7 +160,8 @@ def test_the_engine_answers_with_the_fast_verdict_and_the_worded_details() -> No
         validate_payload(b'{"type": "Hold", "holdScheduledRelease": "2026-03-01T10:00:60Z", "x": null}')
     assert err.value.type == "SchemaViolation"
     assert err.value.details == [
-        "$.x: unknown key 'x'; allowed here: dependentJobId, dependentStepId, holdScheduledRelease, stepIds, type",
+        "$.x: unknown key 'x'; allowed here: dependentJobId, dependentStepId, holdScheduledRelease, stepIds, type, "
+        "webhookConnectionId, webhookDependencyDetails",
         '$.holdScheduledRelease: "2026-03-01T10:00:60Z" is not a date-time (RFC 3339, zone required)',
     ]
     with pytest.raises(RequestError) as err:

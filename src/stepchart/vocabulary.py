@@ -69,8 +69,15 @@ STEP_STATUSES: Final = (
 )
 """The 14 statuses of a step response (R15)."""
 
-ERROR_TYPES: Final = ("InvalidJson", "SchemaViolation", "JobNotFound", "InsufficientPrivileges", "InvalidRequest")
-"""The ``type`` of a 400 body (R14)."""
+ERROR_TYPES: Final = (
+    "InvalidJson",
+    "SchemaViolation",
+    "WebhookNotSupported",
+    "JobNotFound",
+    "InsufficientPrivileges",
+    "InvalidRequest",
+)
+"""The ``type`` of a 400 body (R14); ``WebhookNotSupported`` refuses a body asking for a webhook dependency."""
 
 RULE_ERROR_TYPES: Final = ("JobNotFound", "InsufficientPrivileges", "InvalidRequest")
 """The request errors a rule may yield: the body checks (InvalidJson, SchemaViolation) come before rules."""

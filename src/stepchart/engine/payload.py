@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import RequestError
+from ..errors import RequestError, format_path
 from ..io.jsontext import describe_unstorable, parse_json_strict
-from ..io.schemas import payload_is_valid, payload_violations
+from ..io.schemas import UNSUPPORTED_MESSAGE, payload_is_valid, payload_unsupported_items, payload_violations
 from ..model import Request
 from ..model.times import parse_datetime
 
@@ -15,7 +15,12 @@ __all__ = ["parse_payload", "validate_payload"]
 
 
 def validate_payload(body: Any) -> Any:
-    """Parse (if text) and schema-check a body; returns the JSON value or raises ``RequestError``."""
+    """Parse (if text) and schema-check a body; returns the JSON value or raises ``RequestError``.
+
+    A body the schema accepts that asks for a webhook dependency (``webhookConnectionId``,
+    ``webhookDependencyDetails``, as Esri's client sends them) is refused with
+    ``WebhookNotSupported`` (R14), after the schema and before anything else.
+    """
     if isinstance(body, str | bytes | bytearray):
         try:
             value = parse_json_strict(bytes(body) if isinstance(body, bytearray) else body)
@@ -27,6 +32,10 @@ def validate_payload(body: Any) -> Any:
         if problems:
             raise RequestError("InvalidJson", "The request body holds text no store can keep.", problems)
     if payload_is_valid(value):  # jsonschema-rs; jsonschema only to word what is wrong
+        unsupported = payload_unsupported_items(value)
+        if unsupported:
+            details = [f"{format_path(path)}: {message}" for path, message, _at_key in unsupported]
+            raise RequestError("WebhookNotSupported", UNSUPPORTED_MESSAGE, details)
         return value
     details = payload_violations(value)
     if details:

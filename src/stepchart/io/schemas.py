@@ -29,9 +29,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SCHEMA_NAMES",
+    "UNSUPPORTED_KEYS",
+    "UNSUPPORTED_MESSAGE",
     "check_document",
     "load_schema",
     "payload_is_valid",
+    "payload_unsupported_items",
     "payload_violation_items",
     "payload_violations",
     "read_schema_file",
@@ -229,6 +232,29 @@ def payload_violation_items(value: Any) -> list[tuple[tuple[str | int, ...], str
             _code, message, at_key, path = describe(leaf)
             items.append((path, message, at_key))
     return items
+
+
+UNSUPPORTED_KEYS = ("webhookConnectionId", "webhookDependencyDetails")
+"""Keys the payload schema accepts (Esri's client sends them on Hold and ReleaseHold) that the engine
+refuses with 400 ``WebhookNotSupported`` (R14): stepchart has no webhook dependencies."""
+
+UNSUPPORTED_MESSAGE = "Webhook dependencies are not supported."
+"""The ``message`` of that 400; its ``details`` are :func:`payload_unsupported_items`."""
+
+
+def payload_unsupported_items(value: Any) -> list[tuple[tuple[str | int, ...], str, bool]]:
+    """(path, message, at key) of each :data:`UNSUPPORTED_KEYS` key of a schema-valid body, in body order.
+
+    The one wording of the ``WebhookNotSupported`` details, for the engine and ``stepchart validate``.
+    """
+    if not isinstance(value, dict):
+        return []
+    return [
+        ((key,), "webhook dependencies are not supported; a hold can wait for a job (dependentJobId, "
+         "dependentStepId) or a date (holdScheduledRelease)", True)
+        for key in value
+        if key in UNSUPPORTED_KEYS
+    ]  # fmt: skip
 
 
 def payload_violations(value: Any) -> list[str]:
