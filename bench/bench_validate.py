@@ -63,39 +63,34 @@ PHASES = """
 import time
 t = [time.perf_counter()]
 import sys, json
-from stepchart.cli.main import main
-import stepchart.cli.validate, stepchart.tools.reporting
-from stepchart.tools.validate import Payload, _SCAN, expand_inputs, read_bytes, validate_one
+from stepchart.cli.main import build_parser
+build_parser("stepchart.cli.validate")
+import stepchart.tools.reporting
+from stepchart.tools.validate import _scanned, _worded, _UNSURE, expand_inputs, read_bytes, validate_one
+from stepchart.tools.payload_inputs import Payload
 t.append(time.perf_counter())
 import jsonschema_rs
 t.append(time.perf_counter())
-from stepchart.io.schemas import payload_is_valid, validator
+from stepchart.io.schemas import payload_is_valid
 payload_is_valid({})
 t.append(time.perf_counter())
 files, _ = expand_inputs([sys.argv[1]])
 t.append(time.perf_counter())
 datas = [read_bytes(f) for f in files]
 t.append(time.perf_counter())
-values = []
-for d in datas:
-    try:
-        values.append(_SCAN(d.decode(), 0)[0])
-    except Exception:
-        values.append(None)
+scans = [_scanned(d) for d in datas]
 t.append(time.perf_counter())
-ok = [v is not None and payload_is_valid(v) for v in values]
+ok = [v is not _UNSURE and payload_is_valid(v) for v, _text in scans]
 t.append(time.perf_counter())
-import jsonschema
-validator("payload")
-t.append(time.perf_counter())
-errors = [e for f, d, good in zip(files, datas, ok) if not good for e in validate_one(Payload(f, None, d))]
+errors = [e for f, d, (v, text), good in zip(files, datas, scans, ok) if not good
+          for e in (_worded(Payload(f, None, d), v, text) if v is not _UNSURE else validate_one(Payload(f, None, d)))]
 t.append(time.perf_counter())
 sys.stdout.write(json.dumps({"errors": [e.to_dict() for e in errors]}))
 sys.stdout.write("\\n")
 sys.stdout.flush()
 t.append(time.perf_counter())
 names = ("imports", "jsonschema-rs import", "schema compile", "walk", "file reads", "parse", "verdict",
-         "jsonschema import", "words", "output")
+         "words", "output")
 sys.stderr.write(json.dumps({n: t[i + 1] - t[i] for i, n in enumerate(names)}))
 """
 """The command's own steps, timed one after the other in a fresh process (its verdict code, not a copy)."""
