@@ -59,6 +59,27 @@ for entry in sorted(os.scandir(folder), key=lambda e: e.name):
 """
 """The floor: read and parse every file, check nothing (the issue's "a ninth of check-jsonschema")."""
 
+FLOOR_FD = """
+import json, os, sys
+folder = sys.argv[1]
+flags = os.O_RDONLY | os.O_CLOEXEC
+for name in sorted(e.name for e in os.scandir(folder)):
+    fd = os.open(os.path.join(folder, name), flags)
+    data = os.read(fd, 1 << 16)
+    os.close(fd)
+    try:
+        json.loads(data)
+    except ValueError:
+        pass
+"""
+"""The tighter floor: the same with descriptors (``os.open``/``os.read``, as the command reads), no file objects."""
+
+ONE_PROCESS = (
+    "import sys; from stepchart.tools import payload_split; payload_split.SPLIT_AT = 10 ** 9; "
+    "from stepchart.cli import main; sys.exit(main(sys.argv[1:]))"
+)
+"""``stepchart validate`` kept in one process (its second half not forked off): what one core does."""
+
 PHASES = """
 import time
 t = [time.perf_counter()]
@@ -157,10 +178,11 @@ def make_corpus(folder: Path, n: int, seed: int = 7) -> list[Path]:
     return files
 
 
-def run_stepchart(folder: Path) -> tuple[float, set[str], dict[str, Any]]:
+def run_stepchart(folder: Path, one_process: bool = False) -> tuple[float, set[str], dict[str, Any]]:
+    start = ["-c", ONE_PROCESS] if one_process else ["-m", "stepchart.cli"]
     t0 = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "stepchart.cli", "validate", str(folder), "--format", "json"],
+        [sys.executable, *start, "validate", str(folder), "--format", "json"],
         capture_output=True, text=True, check=False, env=ENV,
     )  # fmt: skip
     elapsed = time.perf_counter() - t0
@@ -183,9 +205,9 @@ def disagreements(schema: Path, folder: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def run_floor(folder: Path) -> float:
+def run_floor(folder: Path, script: str = FLOOR) -> float:
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-c", FLOOR, str(folder)], check=True, env=ENV)
+    subprocess.run([sys.executable, "-c", script, str(folder)], check=True, env=ENV)
     return time.perf_counter() - t0
 
 
@@ -231,11 +253,16 @@ def main() -> None:
         ours_bad: set[str] = set()
         theirs_bad: set[str] = set()
         floor_t: list[float] = []
+        floor_fd_t: list[float] = []
+        one_t: list[float] = []
+        one_bad: set[str] = set()
         summary: dict[str, Any] = {}
         run_stepchart(corpus)  # warm-up: bytecode and the page cache, for both tools
+        run_stepchart(corpus, one_process=True)
         run_check_jsonschema(schema, files)
         run_floor(corpus)
-        cpu: dict[str, list[float]] = {"stepchart": [], "check-jsonschema": [], "floor": []}
+        run_floor(corpus, FLOOR_FD)
+        cpu: dict[str, list[float]] = {"stepchart": [], "check-jsonschema": [], "floor": [], "one process": []}
         for _ in range(args.rounds):
             c0 = children_cpu()
             t, ours_bad, summary = run_stepchart(corpus)
@@ -246,30 +273,43 @@ def main() -> None:
             c2 = children_cpu()
             floor_t.append(run_floor(corpus))
             c3 = children_cpu()
+            floor_fd_t.append(run_floor(corpus, FLOOR_FD))
+            c4 = children_cpu()
+            t3, one_bad, _s = run_stepchart(corpus, one_process=True)
+            one_t.append(t3)
+            c5 = children_cpu()
             cpu["stepchart"].append(c1 - c0)
             cpu["check-jsonschema"].append(c2 - c1)
             cpu["floor"].append(c3 - c2)
+            cpu["one process"].append(c5 - c4)
         phases = profile_phases(corpus, args.phases) if args.phases else {}
-        differ = sorted(ours_bad ^ theirs_bad)
+        differ = sorted((ours_bad ^ theirs_bad) | (one_bad ^ theirs_bad))
         edge_dir = root / "edge"
         edge_dir.mkdir()
         edges = disagreements(schema, edge_dir)
     ours = statistics.median(ours_t)
     theirs = statistics.median(theirs_t)
     floor = statistics.median(floor_t)
+    floor_fd = statistics.median(floor_fd_t)
+    one = statistics.median(one_t)
     speedup = statistics.median(b / a for a, b in zip(ours_t, theirs_t, strict=True))  # per round: same load
+    one_speedup = statistics.median(b / a for a, b in zip(one_t, theirs_t, strict=True))
     over_floor = statistics.median(a / c for a, c in zip(ours_t, floor_t, strict=True))
     floor_share = statistics.median(c / b for b, c in zip(theirs_t, floor_t, strict=True))
+    floor_fd_speedup = statistics.median(b / c for b, c in zip(theirs_t, floor_fd_t, strict=True))
     print(f"{args.files} payload files, {args.rounds} rounds (median wall time of the whole command)")
     print(f"  stepchart validate       {ours:8.3f} s   {summary['invalid']} invalid")
     print(f"  check-jsonschema         {theirs:8.3f} s   {len(theirs_bad)} invalid")
     print(f"  read + parse only        {floor:8.3f} s   (the floor: 1/{1 / floor_share:.1f} of check-jsonschema)")
+    print(f"  read + parse, by descr.  {floor_fd:8.3f} s   (the tighter floor: {floor_fd_speedup:.1f}x faster than it)")
+    print(f"  stepchart, one process   {one:8.3f} s   ({one_speedup:.1f}x: the second half not forked off)")
     print(f"  speed-up                 {speedup:8.1f}x  (median of the rounds' ratios)")
     print(f"  stepchart / floor        {over_floor:8.2f}")
     cpu_med = {k: statistics.median(v) for k, v in cpu.items()}
     cpu_ratio = statistics.median(b / a for a, b in zip(cpu["stepchart"], cpu["check-jsonschema"], strict=True))
-    print(f"  CPU time (user + system): stepchart {cpu_med['stepchart']:.3f} s, check-jsonschema "
-          f"{cpu_med['check-jsonschema']:.3f} s ({cpu_ratio:.1f}x), floor {cpu_med['floor']:.3f} s")  # fmt: skip
+    print(f"  CPU time (user + system): stepchart {cpu_med['stepchart']:.3f} s (one process "
+          f"{cpu_med['one process']:.3f} s), check-jsonschema {cpu_med['check-jsonschema']:.3f} s "
+          f"({cpu_ratio:.1f}x), floor {cpu_med['floor']:.3f} s")  # fmt: skip
     if phases:
         print(f"  where stepchart's time goes (median of {args.phases} fresh processes, ms):")
         for name, secs in phases.items():
@@ -282,6 +322,8 @@ def main() -> None:
     print(json.dumps({
         "bench": "validate", "files": args.files, "rounds": args.rounds,
         "stepchart_s": round(ours, 3), "check_jsonschema_s": round(theirs, 3), "floor_s": round(floor, 3),
+        "floor_fd_s": round(floor_fd, 3), "one_process_s": round(one, 3), "one_process_speedup": round(one_speedup, 2),
+        "floor_fd_speedup": round(floor_fd_speedup, 2),
         "speedup": round(speedup, 2), "stepchart_over_floor": round(over_floor, 2),
         "floor_share_of_check_jsonschema": round(floor_share, 3),
         "cpu_s": {k: round(v, 3) for k, v in cpu_med.items()}, "cpu_speedup": round(cpu_ratio, 2),

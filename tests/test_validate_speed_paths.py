@@ -28,6 +28,7 @@ RUN = textwrap.dedent(
     import sys
     from stepchart.tools import payload_split
     payload_split.SPLIT_AT = int(sys.argv[1])
+    payload_split._load = lambda: 0.0  # split whatever else this machine is doing
     if sys.argv[2] == "crash":  # the child dies before it answers: the parent must check its half
         real = payload_split.start
         def start(files, check):
@@ -105,11 +106,12 @@ def test_a_child_that_fails_is_replaced_by_the_parent(folder: Path) -> None:
     assert json.loads(crashed[1])["checked"] == 243  # 241 files, one of them 3 JSON Lines
 
 
-def test_the_split_needs_enough_files_no_stdin_and_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_split_needs_enough_files_no_stdin_an_idle_core_and_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     from stepchart.tools import payload_split
 
     monkeypatch.setattr(payload_split, "_cores", lambda: 2)
     monkeypatch.setattr(payload_split, "_threads", lambda: 1)
+    monkeypatch.setattr(payload_split, "_load", lambda: 0.4)
     files = [f"f{i}.json" for i in range(payload_split.SPLIT_AT)]
     assert payload_split.split_point(files) == payload_split.SPLIT_AT // 2
     assert payload_split.split_point(files[:-1]) == 0
@@ -117,6 +119,9 @@ def test_the_split_needs_enough_files_no_stdin_and_one_thread(monkeypatch: pytes
     monkeypatch.setattr(payload_split, "_threads", lambda: 2)
     assert payload_split.split_point(files) == 0
     monkeypatch.setattr(payload_split, "_threads", lambda: 1)
+    monkeypatch.setattr(payload_split, "_load", lambda: 1.3)  # the second core is busy
+    assert payload_split.split_point(files) == 0
+    monkeypatch.setattr(payload_split, "_load", lambda: 0.4)
     monkeypatch.setattr(payload_split, "_cores", lambda: 1)
     assert payload_split.split_point(files) == 0
 

@@ -6,8 +6,9 @@ schema shared, nothing loaded twice) checks the second half of the files while t
 checks the first, then sends back its counts and errors (JSON through a pipe). The parent
 reports its own half as it goes and the child's after it, so the output, its order and
 the verdicts are those of one process. Only when it can help and is safe: ``os.fork``
-exists, at least :data:`SPLIT_AT` files, no standard input, two usable cores, and one
-thread in the process (a fork copies no other thread). A child that fails (killed, out
+exists, at least :data:`SPLIT_AT` files, no standard input, two usable cores of which one
+is idle (the one-minute load average at most the cores less one: on a busy machine the
+fork only adds its cost), and one thread in the process (a fork copies no other thread). A child that fails (killed, out
 of memory) is not trusted: the parent checks that half itself.
 """
 
@@ -57,11 +58,19 @@ def _threads() -> int:
         return threading.active_count()
 
 
+def _load() -> float:
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return 0.0
+
+
 def split_point(files: Sequence[str]) -> int:
     """Where the child's half starts, or 0 when the run is not split (see the module's conditions)."""
     if len(files) < SPLIT_AT or not hasattr(os, "fork") or "-" in files:
         return 0
-    if _cores() < 2 or _threads() != 1:
+    cores = _cores()
+    if cores < 2 or _threads() != 1 or _load() > cores - 1:  # no second core, or none idle: a fork only costs
         return 0
     return len(files) // 2
 
