@@ -111,7 +111,7 @@ def test_the_split_needs_enough_files_no_stdin_an_idle_core_and_one_thread(monke
 
     monkeypatch.setattr(payload_split, "_cores", lambda: 2)
     monkeypatch.setattr(payload_split, "_threads", lambda: 1)
-    monkeypatch.setattr(payload_split, "_load", lambda: 0.4)
+    monkeypatch.setattr(payload_split, "_load", lambda: 1.2)  # another process on one core: the other is free
     files = [f"f{i}.json" for i in range(payload_split.SPLIT_AT)]
     assert payload_split.split_point(files) == payload_split.SPLIT_AT // 2
     assert payload_split.split_point(files[:-1]) == 0
@@ -119,7 +119,7 @@ def test_the_split_needs_enough_files_no_stdin_an_idle_core_and_one_thread(monke
     monkeypatch.setattr(payload_split, "_threads", lambda: 2)
     assert payload_split.split_point(files) == 0
     monkeypatch.setattr(payload_split, "_threads", lambda: 1)
-    monkeypatch.setattr(payload_split, "_load", lambda: 1.3)  # the second core is busy
+    monkeypatch.setattr(payload_split, "_load", lambda: 1.5)  # the second core is busy
     assert payload_split.split_point(files) == 0
     monkeypatch.setattr(payload_split, "_load", lambda: 0.4)
     monkeypatch.setattr(payload_split, "_cores", lambda: 1)
