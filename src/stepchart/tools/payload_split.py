@@ -5,11 +5,12 @@ process; on a machine with a second core, a child forked after the imports (the 
 schema shared, nothing loaded twice) checks the second half of the files while the parent
 checks the first, then sends back its counts and errors (JSON through a pipe). The parent
 reports its own half as it goes and the child's after it, so the output, its order and
-the verdicts are those of one process. Only when it can help and is safe: ``os.fork``
-exists, at least :data:`SPLIT_AT` files, no standard input, two usable cores of which one
-is mostly idle (the one-minute load average under the cores less a half: on a busy
-machine the fork only adds its cost, measured 18% slower at a load of 2 on 2 cores), and
-one thread in the process (a fork copies no other thread). The parent's objects are
+the verdicts are those of one process. Only when it can help and is safe: on Linux
+(``os.fork``, and ``/proc`` to count the threads), at least :data:`SPLIT_AT` files, no
+standard input, two usable cores of which one is mostly idle (the one-minute load average
+under the cores less a half: on a busy machine the fork only adds its cost, measured 18%
+slower at a load of 2 on 2 cores), and one thread in the process (a fork copies no other
+thread). The parent's objects are
 frozen before the fork (``gc.freeze``), so the child's collector does not copy their
 pages. A child that fails (killed, out of memory) is not trusted: the parent checks that
 half itself.
@@ -54,12 +55,11 @@ def _cores() -> int:
 
 
 def _threads() -> int:
+    """Every thread of the process, those of extensions too; 0 where /proc cannot tell (then no fork)."""
     try:
-        return len(os.listdir("/proc/self/task"))  # every thread, those of extensions too
+        return len(os.listdir("/proc/self/task"))
     except OSError:
-        import threading
-
-        return threading.active_count()
+        return 0
 
 
 def _load() -> float:
