@@ -135,6 +135,8 @@ def test_validate_registers_only_its_module_with_the_same_help_and_usage_errors(
     assert "unrecognized arguments: --jsonn; did you mean --jsonl?" in bad.err
     assert cli("valdate", "x").code == 2  # a mistyped command still meets the full parser
     assert "did you mean validate?" in cli("valdate", "x").err
+    store = cli("store", "x")  # cli/store.py registers replay, sweep, export and import, not 'store'
+    assert store.code == 2 and "'validate'" in store.err and "'serve'" in store.err, store.err
 
 
 def test_validate_start_up_imports_only_what_it_needs(tmp_path: Path) -> None:

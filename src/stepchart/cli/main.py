@@ -94,7 +94,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the command; its exit code (2 without a command or on a usage error)."""
     from .output import UsageError
 
-    parser = build_parser(_own_module(sys.argv[1:] if argv is None else argv))
+    words = sys.argv[1:] if argv is None else argv
+    own = _own_module(words)
+    parser = build_parser(own)
+    if own is not None and words[0] not in {name for name, _help, _sub in subcommands(parser)}:
+        parser = build_parser()  # a module named like no command of its own (``store``): the full parser answers
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse has printed the usage error (2), the help or the version (0)
