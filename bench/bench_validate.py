@@ -13,13 +13,25 @@ space for ``T``). Cases where the two tools' date-time checks differ on purpose 
 stricter: a ``,`` before the fraction, year 0000, a value outside years 1-9999 once in
 UTC) are left out of the corpus and listed separately with each tool's verdict.
 
-Each round also times a third process, the floor: one Python process that only reads
-and parses the same files (``open().read()`` and ``json.loads``, nothing checked), so
-the figures say how far above the file system and the parser the command is. And then,
-in fresh processes, where ``stepchart validate``'s time goes: interpreter start-up,
-imports, the schema compile, the walk, the reads, the parse, the verdict, jsonschema's
-import and its words for the invalid payloads, and the output (``--phases N`` runs,
+Each round also times the floor: one Python process that only reads and parses the same
+files (``open().read()`` and ``json.loads``, nothing checked), and a tighter floor that
+reads them as the command does (``os.open``/``os.read``, no file object), so the figures
+say how far above the file system and the parser the command is; and ``stepchart
+validate`` kept in one process (a large run on a machine with an idle second core checks
+its second half in a forked child: ``stepchart.tools.payload_split``). And then, in fresh
+processes, where ``stepchart validate``'s time goes, step by step in one process:
+interpreter start-up, imports, jsonschema-rs's import, the schema compile, the walk, the
+reads, the strict scan, the verdict, the words of the invalid payloads (from
+jsonschema-rs's errors, located in the text), and the output (``--phases N`` runs,
 medians).
+
+Where the time goes (10,000 files, 1,919 invalid; figures in BENCHMARKS.md): about 65 ms
+start-up before the first file (the interpreter about 12, the standard modules argparse,
+dataclasses, pathlib, typing and json about 28, jsonschema-rs's import about 14, which
+imports email.utils, decimal and socket itself), about 15 ms walking the folder, about
+50 ms opening and reading the files (three system calls each), about 25 ms the strict
+scan and 10 ms the verdict, about 30 ms wording and locating the 1,919 invalid payloads
+(jsonschema-rs's error objects about half of it), and 5 to 10 ms the JSON output.
 
     python bench/bench_validate.py                 # 10,000 files, 3 rounds
     python bench/bench_validate.py --files 2000 --rounds 1 --phases 1
@@ -59,43 +71,59 @@ for entry in sorted(os.scandir(folder), key=lambda e: e.name):
 """
 """The floor: read and parse every file, check nothing (the issue's "a ninth of check-jsonschema")."""
 
+FLOOR_FD = """
+import json, os, sys
+folder = sys.argv[1]
+flags = os.O_RDONLY | os.O_CLOEXEC
+for name in sorted(e.name for e in os.scandir(folder)):
+    fd = os.open(os.path.join(folder, name), flags)
+    data = os.read(fd, 1 << 16)
+    os.close(fd)
+    try:
+        json.loads(data)
+    except ValueError:
+        pass
+"""
+"""The tighter floor: the same with descriptors (``os.open``/``os.read``, as the command reads), no file objects."""
+
+ONE_PROCESS = (
+    "import sys; from stepchart.tools import payload_split; payload_split.SPLIT_AT = 10 ** 9; "
+    "from stepchart.cli import main; sys.exit(main(sys.argv[1:]))"
+)
+"""``stepchart validate`` kept in one process (its second half not forked off): what one core does."""
+
 PHASES = """
 import time
 t = [time.perf_counter()]
 import sys, json
-from stepchart.cli.main import main
-import stepchart.cli.validate, stepchart.tools.reporting
-from stepchart.tools.validate import Payload, _SCAN, expand_inputs, read_bytes, validate_one
+from stepchart.cli.main import build_parser
+build_parser("stepchart.cli.validate")
+import stepchart.tools.reporting
+from stepchart.tools.validate import _scanned, _worded, _UNSURE, expand_inputs, read_bytes, validate_one
+from stepchart.tools.payload_inputs import Payload
 t.append(time.perf_counter())
 import jsonschema_rs
 t.append(time.perf_counter())
-from stepchart.io.schemas import payload_is_valid, validator
+from stepchart.io.schemas import payload_is_valid
 payload_is_valid({})
 t.append(time.perf_counter())
 files, _ = expand_inputs([sys.argv[1]])
 t.append(time.perf_counter())
 datas = [read_bytes(f) for f in files]
 t.append(time.perf_counter())
-values = []
-for d in datas:
-    try:
-        values.append(_SCAN(d.decode(), 0)[0])
-    except Exception:
-        values.append(None)
+scans = [_scanned(d) for d in datas]
 t.append(time.perf_counter())
-ok = [v is not None and payload_is_valid(v) for v in values]
+ok = [v is not _UNSURE and payload_is_valid(v) for v, _text in scans]
 t.append(time.perf_counter())
-import jsonschema
-validator("payload")
-t.append(time.perf_counter())
-errors = [e for f, d, good in zip(files, datas, ok) if not good for e in validate_one(Payload(f, None, d))]
+errors = [e for f, d, (v, text), good in zip(files, datas, scans, ok) if not good
+          for e in (_worded(Payload(f, None, d), v, text) if v is not _UNSURE else validate_one(Payload(f, None, d)))]
 t.append(time.perf_counter())
 sys.stdout.write(json.dumps({"errors": [e.to_dict() for e in errors]}))
 sys.stdout.write("\\n")
 sys.stdout.flush()
 t.append(time.perf_counter())
 names = ("imports", "jsonschema-rs import", "schema compile", "walk", "file reads", "parse", "verdict",
-         "jsonschema import", "words", "output")
+         "words", "output")
 sys.stderr.write(json.dumps({n: t[i + 1] - t[i] for i, n in enumerate(names)}))
 """
 """The command's own steps, timed one after the other in a fresh process (its verdict code, not a copy)."""
@@ -162,10 +190,11 @@ def make_corpus(folder: Path, n: int, seed: int = 7) -> list[Path]:
     return files
 
 
-def run_stepchart(folder: Path) -> tuple[float, set[str], dict[str, Any]]:
+def run_stepchart(folder: Path, one_process: bool = False) -> tuple[float, set[str], dict[str, Any]]:
+    start = ["-c", ONE_PROCESS] if one_process else ["-m", "stepchart.cli"]
     t0 = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "stepchart.cli", "validate", str(folder), "--format", "json"],
+        [sys.executable, *start, "validate", str(folder), "--format", "json"],
         capture_output=True, text=True, check=False, env=ENV,
     )  # fmt: skip
     elapsed = time.perf_counter() - t0
@@ -188,9 +217,9 @@ def disagreements(schema: Path, folder: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def run_floor(folder: Path) -> float:
+def run_floor(folder: Path, script: str = FLOOR) -> float:
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-c", FLOOR, str(folder)], check=True, env=ENV)
+    subprocess.run([sys.executable, "-c", script, str(folder)], check=True, env=ENV)
     return time.perf_counter() - t0
 
 
@@ -236,11 +265,16 @@ def main() -> None:
         ours_bad: set[str] = set()
         theirs_bad: set[str] = set()
         floor_t: list[float] = []
+        floor_fd_t: list[float] = []
+        one_t: list[float] = []
+        one_bad: set[str] = set()
         summary: dict[str, Any] = {}
         run_stepchart(corpus)  # warm-up: bytecode and the page cache, for both tools
+        run_stepchart(corpus, one_process=True)
         run_check_jsonschema(schema, files)
         run_floor(corpus)
-        cpu: dict[str, list[float]] = {"stepchart": [], "check-jsonschema": [], "floor": []}
+        run_floor(corpus, FLOOR_FD)
+        cpu: dict[str, list[float]] = {"stepchart": [], "check-jsonschema": [], "floor": [], "one process": []}
         for _ in range(args.rounds):
             c0 = children_cpu()
             t, ours_bad, summary = run_stepchart(corpus)
@@ -251,30 +285,43 @@ def main() -> None:
             c2 = children_cpu()
             floor_t.append(run_floor(corpus))
             c3 = children_cpu()
+            floor_fd_t.append(run_floor(corpus, FLOOR_FD))
+            c4 = children_cpu()
+            t3, one_bad, _s = run_stepchart(corpus, one_process=True)
+            one_t.append(t3)
+            c5 = children_cpu()
             cpu["stepchart"].append(c1 - c0)
             cpu["check-jsonschema"].append(c2 - c1)
             cpu["floor"].append(c3 - c2)
+            cpu["one process"].append(c5 - c4)
         phases = profile_phases(corpus, args.phases) if args.phases else {}
-        differ = sorted(ours_bad ^ theirs_bad)
+        differ = sorted((ours_bad ^ theirs_bad) | (one_bad ^ theirs_bad))
         edge_dir = root / "edge"
         edge_dir.mkdir()
         edges = disagreements(schema, edge_dir)
     ours = statistics.median(ours_t)
     theirs = statistics.median(theirs_t)
     floor = statistics.median(floor_t)
+    floor_fd = statistics.median(floor_fd_t)
+    one = statistics.median(one_t)
     speedup = statistics.median(b / a for a, b in zip(ours_t, theirs_t, strict=True))  # per round: same load
+    one_speedup = statistics.median(b / a for a, b in zip(one_t, theirs_t, strict=True))
     over_floor = statistics.median(a / c for a, c in zip(ours_t, floor_t, strict=True))
     floor_share = statistics.median(c / b for b, c in zip(theirs_t, floor_t, strict=True))
+    floor_fd_speedup = statistics.median(b / c for b, c in zip(theirs_t, floor_fd_t, strict=True))
     print(f"{args.files} payload files, {args.rounds} rounds (median wall time of the whole command)")
     print(f"  stepchart validate       {ours:8.3f} s   {summary['invalid']} invalid")
     print(f"  check-jsonschema         {theirs:8.3f} s   {len(theirs_bad)} invalid")
     print(f"  read + parse only        {floor:8.3f} s   (the floor: 1/{1 / floor_share:.1f} of check-jsonschema)")
+    print(f"  read + parse, by descr.  {floor_fd:8.3f} s   (the tighter floor: {floor_fd_speedup:.1f}x faster than it)")
+    print(f"  stepchart, one process   {one:8.3f} s   ({one_speedup:.1f}x: the second half not forked off)")
     print(f"  speed-up                 {speedup:8.1f}x  (median of the rounds' ratios)")
     print(f"  stepchart / floor        {over_floor:8.2f}")
     cpu_med = {k: statistics.median(v) for k, v in cpu.items()}
     cpu_ratio = statistics.median(b / a for a, b in zip(cpu["stepchart"], cpu["check-jsonschema"], strict=True))
-    print(f"  CPU time (user + system): stepchart {cpu_med['stepchart']:.3f} s, check-jsonschema "
-          f"{cpu_med['check-jsonschema']:.3f} s ({cpu_ratio:.1f}x), floor {cpu_med['floor']:.3f} s")  # fmt: skip
+    print(f"  CPU time (user + system): stepchart {cpu_med['stepchart']:.3f} s (one process "
+          f"{cpu_med['one process']:.3f} s), check-jsonschema {cpu_med['check-jsonschema']:.3f} s "
+          f"({cpu_ratio:.1f}x), floor {cpu_med['floor']:.3f} s")  # fmt: skip
     if phases:
         print(f"  where stepchart's time goes (median of {args.phases} fresh processes, ms):")
         for name, secs in phases.items():
@@ -287,6 +334,8 @@ def main() -> None:
     print(json.dumps({
         "bench": "validate", "files": args.files, "rounds": args.rounds,
         "stepchart_s": round(ours, 3), "check_jsonschema_s": round(theirs, 3), "floor_s": round(floor, 3),
+        "floor_fd_s": round(floor_fd, 3), "one_process_s": round(one, 3), "one_process_speedup": round(one_speedup, 2),
+        "floor_fd_speedup": round(floor_fd_speedup, 2),
         "speedup": round(speedup, 2), "stepchart_over_floor": round(over_floor, 2),
         "floor_share_of_check_jsonschema": round(floor_share, 3),
         "cpu_s": {k: round(v, 3) for k, v in cpu_med.items()}, "cpu_speedup": round(cpu_ratio, 2),

@@ -13,6 +13,7 @@ import json
 import random
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cli_helpers import ROOT, cli
@@ -73,11 +74,13 @@ def test_only_payloads_the_quick_verdict_does_not_pass_are_worded(
     (tmp_path / "x2.json").write_text('{"type": "Nope"}')
     worded: list[str] = []
 
-    def counting(payload: Payload) -> list[tool.PayloadError]:
-        worded.append(Path(payload.source).name)
-        return validate_one(payload)
+    words = tool._worded
 
-    monkeypatch.setattr(tool, "validate_one", counting)
+    def counting(payload: Payload, value: Any, text: str) -> list[tool.PayloadError]:
+        worded.append(Path(payload.source).name)
+        return words(payload, value, text)
+
+    monkeypatch.setattr(tool, "_worded", counting)  # the one wording step, from the quick scan or the full check
     r = cli("validate", str(tmp_path), "-q")
     assert r.code == 1
     assert worded == ["x1.json", "x2.json"]

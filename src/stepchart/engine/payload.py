@@ -31,7 +31,7 @@ def validate_payload(body: Any) -> Any:
         problems = describe_unstorable(value)  # text from the parser was checked there
         if problems:
             raise RequestError("InvalidJson", "The request body holds text no store can keep.", problems)
-    if payload_is_valid(value):  # jsonschema-rs; jsonschema only to word what is wrong
+    if payload_is_valid(value):  # jsonschema-rs; its errors word what is wrong
         unsupported = payload_unsupported_items(value)
         if unsupported:
             details = [f"{format_path(path)}: {message}" for path, message, _at_key in unsupported]

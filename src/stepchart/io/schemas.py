@@ -4,19 +4,22 @@ Every schema is draft-07 and loaded once. The ``date-time`` format is our own
 (:func:`stepchart.model.times.is_datetime`), registered with the format checker, so the
 payload, job and scenario checks accept exactly SPEC R10's date-times.
 
-A jobAction body is judged first by jsonschema-rs (:func:`payload_is_valid`, well under
-a microsecond for a small payload, with the same ``date-time`` function); jsonschema,
-which words each violation (:func:`payload_violations`), is imported only when a check
-needs its words, so a command or a request that meets only valid payloads never loads it.
+A jobAction body is judged by jsonschema-rs (:func:`payload_is_valid`, well under a
+microsecond for a small payload, with the same ``date-time`` function), and an invalid
+one is worded from jsonschema-rs's structured errors too (:func:`payload_violation_items`:
+keyword, instance path, schema path), in the words :func:`describe` gives jsonschema's
+errors and in jsonschema's order. A body or an error jsonschema-rs cannot give (a Python
+value outside JSON, a keyword :data:`_RS_RANK` does not know) is worded by jsonschema,
+imported only then; a test compares the two on thousands of invalid bodies.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Sequence
 from functools import cache
-from importlib import resources
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 from ..errors import Problem, format_path
 from ..model.times import is_datetime
@@ -48,15 +51,31 @@ SCHEMA_NAMES = ("payload", "response", "error", "workflow", "chart", "rules", "j
 
 def schema_files() -> dict[str, bytes]:
     """Every shipped schema file, HTTP ones included: file name -> bytes exactly as on disk, in name order."""
+    from importlib import resources
+
     folder = resources.files("stepchart").joinpath("schemas")
     found = {f.name: f.read_bytes() for f in folder.iterdir() if f.name.endswith(".schema.json")}
     return dict(sorted(found.items()))
 
 
+_FOLDER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "schemas")
+"""The shipped schemas' folder when the package is installed as files (else :mod:`importlib.resources` finds them)."""
+
+
 def read_schema_file(stem: str) -> dict[str, Any]:
-    """The shipped file ``schemas/<stem>.schema.json``, exactly as on disk."""
-    text = resources.files("stepchart").joinpath(f"schemas/{stem}.schema.json").read_text("utf-8")
-    schema: dict[str, Any] = json.loads(text)
+    """The shipped file ``schemas/<stem>.schema.json``, exactly as on disk.
+
+    Read from the package's folder, without importing :mod:`importlib.resources` (a few
+    milliseconds of every ``stepchart validate``), unless the package is not installed as files.
+    """
+    try:
+        with open(os.path.join(_FOLDER, f"{stem}.schema.json"), "rb") as f:
+            data = f.read()
+    except OSError:
+        from importlib import resources
+
+        data = resources.files("stepchart").joinpath(f"schemas/{stem}.schema.json").read_bytes()
+    schema: dict[str, Any] = json.loads(data.decode("utf-8"))
     return schema
 
 
@@ -95,13 +114,19 @@ def validator(name: str) -> Validator:
 
 
 @cache
-def _payload_is_valid() -> Callable[[Any], bool]:
+def _payload_rs() -> Any:
+    """The payload schema's jsonschema-rs validator, built once, with our date-time function."""
     import jsonschema_rs
 
-    fast = jsonschema_rs.Draft7Validator(
+    return jsonschema_rs.Draft7Validator(
         load_schema("payload"), formats={"date-time": is_datetime}, validate_formats=True
     )
-    return fast.is_valid
+
+
+@cache
+def _payload_is_valid() -> Callable[[Any], bool]:
+    is_valid: Callable[[Any], bool] = _payload_rs().is_valid
+    return is_valid
 
 
 def payload_is_valid(value: Any) -> bool:
@@ -135,7 +160,27 @@ def _leaf_errors(error: ValidationError) -> list[ValidationError]:
     return [error]
 
 
-def describe(error: ValidationError) -> tuple[str, str, bool, tuple[str | int, ...]]:
+class Violation(Protocol):
+    """What :func:`describe` reads of an error: jsonschema's ``ValidationError`` has it, and so has
+    :class:`_RsViolation`, made from a jsonschema-rs error."""
+
+    @property
+    def absolute_path(self) -> Sequence[str | int]: ...
+    @property
+    def validator(self) -> Any: ...
+    @property
+    def validator_value(self) -> Any: ...
+    @property
+    def instance(self) -> Any: ...
+    @property
+    def schema(self) -> Any: ...
+    @property
+    def schema_path(self) -> Sequence[str | int]: ...
+    @property
+    def message(self) -> str: ...
+
+
+def describe(error: Violation) -> tuple[str, str, bool, tuple[str | int, ...]]:
     """(code, message, at_key, path) for one violation, in designer words."""
     path = tuple(error.absolute_path)
     v = error.validator
@@ -212,10 +257,69 @@ def check_document(doc: Document, name: str) -> list[Problem]:
     return problems
 
 
+class _RsViolation(NamedTuple):
+    """A jsonschema-rs error as :func:`describe` reads a jsonschema one (its instance is the body's own)."""
+
+    absolute_path: tuple[str | int, ...]
+    validator: str
+    validator_value: Any
+    instance: Any
+    schema: Any
+    schema_path: tuple[str | int, ...]
+    message: str
+    context: tuple[()] = ()
+
+
+_RS_RANK = {"required": 0, "additionalProperties": 1, "type": 2, "enum": 3, "format": 4, "maxItems": 5}
+"""The keywords of the payload schema that are worded from jsonschema-rs, in the order jsonschema's messages
+sort at one path (``'type' is a required property`` < ``Additional properties ...``; ``5 is not of type``
+< ``5 is not one of``): :func:`_sorted_errors` orders by path, then message. Another keyword: jsonschema words."""
+
+
+def _at(value: Any, path: Sequence[str | int]) -> Any:
+    for part in path:
+        value = value[part]
+    return value
+
+
+def _rs_errors(value: Any) -> list[_RsViolation] | None:
+    """The payload violations of ``value`` from jsonschema-rs, in jsonschema's order; None if it cannot say."""
+    try:
+        found = list(_payload_rs().iter_errors(value))
+    except Exception:  # a Python value outside JSON: jsonschema words it
+        return None
+    schema = load_schema("payload")
+    keyed = []
+    for e in found:
+        name = e.kind.name
+        rank = _RS_RANK.get(name)
+        if rank is None:
+            return None
+        path, where = tuple(e.instance_path), tuple(e.schema_path)
+        message = f"{e.kind.property!r} is a required property" if name == "required" else e.message
+        error = _RsViolation(path, name, _at(schema, where), _at(value, path), _at(schema, where[:-1]), where, message)
+        keyed.append(((list(map(str, path)), rank), error))
+    keyed.sort(key=lambda pair: pair[0])
+    return [error for _key, error in keyed]
+
+
 def payload_violation_items(value: Any) -> list[tuple[tuple[str | int, ...], str, bool]]:
-    """(path, message, at key) of each schema violation of a jobAction body, in the R14 order."""
+    """(path, message, at key) of each schema violation of a jobAction body, in the R14 order.
+
+    From jsonschema-rs's errors (:func:`_rs_errors`), else from jsonschema's: the same words either way.
+    """
+    errors: Sequence[Violation] | None = _rs_errors(value)
+    return _violation_items(errors if errors is not None else _sorted_errors("payload", value))
+
+
+def _jsonschema_violation_items(value: Any) -> list[tuple[tuple[str | int, ...], str, bool]]:
+    """:func:`payload_violation_items` from jsonschema's errors only (the reference the tests compare with)."""
+    return _violation_items(_sorted_errors("payload", value))
+
+
+def _violation_items(errors: Sequence[Any]) -> list[tuple[tuple[str | int, ...], str, bool]]:
     items: list[tuple[tuple[str | int, ...], str, bool]] = []
-    for error in _sorted_errors("payload", value):
+    for error in errors:
         for leaf in _leaf_errors(error):
             if leaf.validator == "additionalProperties" and isinstance(leaf.instance, dict):
                 # jsonschema reports all unknown keys of one object as one error: name each path.

@@ -1,11 +1,22 @@
-"""Plain data: definitions (charts, workflows), jobs, actors, requests, and the time codecs."""
+"""Plain data: definitions (charts, workflows), jobs, actors, requests, and the time codecs.
 
-from .actor import SYSTEM, Actor
-from .definitions import STEP_GUARDS, ChartState, ChartTransition, PathDef, StepDef, StepType, Workflow
-from .job import CurrentStep, Hold, Job
-from .properties import JobProperties
-from .request import Request
-from .template import JobTemplate
+Names are imported on first use (PEP 562, as the ``stepchart`` package does), so a module
+that needs only :mod:`stepchart.model.times` (the payload schema's date-time, for
+``stepchart validate``) does not pay for the definitions and the job model.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .actor import SYSTEM, Actor
+    from .definitions import STEP_GUARDS, ChartState, ChartTransition, PathDef, StepDef, StepType, Workflow
+    from .job import CurrentStep, Hold, Job
+    from .properties import JobProperties
+    from .request import Request
+    from .template import JobTemplate
 
 __all__ = [
     "STEP_GUARDS",
@@ -24,3 +35,34 @@ __all__ = [
     "StepType",
     "Workflow",
 ]
+
+_HOME = {
+    "SYSTEM": ".actor",
+    "Actor": ".actor",
+    "STEP_GUARDS": ".definitions",
+    "ChartState": ".definitions",
+    "ChartTransition": ".definitions",
+    "PathDef": ".definitions",
+    "StepDef": ".definitions",
+    "StepType": ".definitions",
+    "Workflow": ".definitions",
+    "CurrentStep": ".job",
+    "Hold": ".job",
+    "Job": ".job",
+    "JobProperties": ".properties",
+    "Request": ".request",
+    "JobTemplate": ".template",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module 'stepchart.model' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

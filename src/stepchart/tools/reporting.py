@@ -22,8 +22,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
-from urllib.parse import quote
-from xml.etree import ElementTree as ET
 
 if TYPE_CHECKING:
     from ..errors import Problem
@@ -220,6 +218,8 @@ class JUnitCase:
 
 def junit_xml(cases: Iterable[JUnitCase], suite: str = "stepchart") -> str:
     """A JUnit XML document (the subset Jenkins, GitLab and GitHub read)."""
+    from xml.etree import ElementTree as ET  # only here: every command imports this module
+
     items = list(cases)
     failures = sum(1 for c in items if c.failure is not None)
     total_time = sum(c.time for c in items)
@@ -276,6 +276,8 @@ def github_annotation(p: Problem) -> str:
 
 def _sarif_uri(path: str) -> str:
     """A relative URI reference for a file under the working folder, a file: URI otherwise."""
+    from urllib.parse import quote
+
     shown = shown_path(path)
     if os.path.isabs(shown):
         return Path(shown).as_uri()

@@ -3,37 +3,45 @@
 A payload is valid exactly when :func:`stepchart.engine.payload.validate_payload` accepts
 it, and is checked the same way: strict JSON (:func:`stepchart.io.jsontext.parse_json_strict`:
 no ``NaN``, no duplicate keys), then the shipped payload schema with SPEC R10's
-date-time (:func:`stepchart.io.schemas.payload_is_valid`, through jsonschema-rs). Only
-an invalid payload is worded, by jsonschema as the engine's 400 details are
-(:func:`stepchart.io.schemas.payload_violation_items`: same text, same order), so
-jsonschema is imported only when a payload needs its words; :func:`locate` finds each
-violation's line and column in the JSON text.
+date-time (:func:`stepchart.io.schemas.payload_is_valid`, through jsonschema-rs), then
+the webhook keys the engine refuses. An invalid payload is worded as the engine's 400
+details are (:func:`stepchart.io.schemas.payload_violation_items`, from jsonschema-rs's
+errors: same text, same order); :func:`locate` finds each violation's line and column.
 
-Most payloads are valid, so :func:`check_payloads` asks :func:`looks_valid` first (one
-scan, one jsonschema-rs call) and calls :func:`validate_one` only for the others; files
-are read with one ``os.open``/``os.read`` each, without a file object (see
-``bench/TOOLS_FIGURES.md``).
+Most payloads are valid, so :func:`check_payloads` gives each one strict scan and one
+jsonschema-rs call first (:func:`looks_valid`), and words an invalid one from that same
+scan; only what the scan does not pass goes to :func:`validate_one`. The files come from
+:mod:`stepchart.tools.payload_inputs` (see ``BENCHMARKS.md`` for where a run's time goes).
 """
 
 from __future__ import annotations
 
-import errno
 import json
-import os
 import re
-import stat
-import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 from ..errors import format_path
-from ..io.files import JSON_SUFFIXES, walk_files
 from ..io.jsontext import _DECODER as _STRICT
 from ..io.jsontext import parse_json_strict
 from ..io.schemas import payload_is_valid, payload_unsupported_items, payload_violation_items
+from .payload_inputs import (
+    JSONL_SUFFIXES,
+    MAX_INPUT_BYTES,
+    FolderFile,
+    Payload,
+    PayloadError,
+    expand_inputs,
+    iter_payloads,
+    read_bytes,
+)
+from .payload_split import ChildRun, abandon, finish, split_point, start
 
 __all__ = [
+    "JSONL_SUFFIXES",
+    "MAX_INPUT_BYTES",
+    "FolderFile",
     "Payload",
     "PayloadError",
     "ValidationRun",
@@ -45,9 +53,6 @@ __all__ = [
     "read_bytes",
     "validate_one",
 ]
-
-JSONL_SUFFIXES = (".jsonl", ".ndjson")
-"""Files of JSON Lines, one payload a line (a folder is searched for these and ``.json``: ``JSON_SUFFIXES``)."""
 
 
 # -- positions in the JSON text -----------------------------------------------------------------------------
@@ -108,35 +113,6 @@ def _find_key(text: str, start: int, key: str, at_key: bool) -> int | None:
 # -- payloads and their errors -------------------------------------------------------------------------
 
 
-class Payload(NamedTuple):
-    """One payload to check: where it comes from and its raw text (a tuple: made 10,000 times a run)."""
-
-    source: str
-    line: int | None  # JSON Lines: the line number; a whole file: None
-    data: bytes
-
-
-@dataclass(frozen=True)
-class PayloadError:
-    """One problem of one payload, located as precisely as the text allows."""
-
-    source: str
-    line: int
-    column: int
-    path: str
-    message: str
-    type: str  # InvalidJson | SchemaViolation | WebhookNotSupported | Unreadable
-
-    def __str__(self) -> str:
-        return f"{self.source}:{self.line}:{self.column}: {self.path}: {self.message}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "file": self.source, "line": self.line, "column": self.column, "path": self.path,
-            "type": self.type, "message": self.message,
-        }  # fmt: skip
-
-
 def validate_one(payload: Payload) -> list[PayloadError]:
     """The problems of one payload; an empty list when the engine would accept it."""
     base = payload.line or 1
@@ -149,17 +125,22 @@ def validate_one(payload: Payload) -> list[PayloadError]:
         return [PayloadError(src, base + exc.lineno - 1, exc.colno, "$", f"invalid JSON: {exc.msg}", "InvalidJson")]
     except (ValueError, RecursionError) as exc:
         return [PayloadError(src, base, 1, "$", f"invalid JSON: {exc}", "InvalidJson")]
+    return _worded(payload, value, payload.data.decode("utf-8"))
+
+
+def _worded(payload: Payload, value: Any, text: str) -> list[PayloadError]:
+    """The problems of a payload parsed as the engine parses it (``value``, from ``text``); empty when accepted."""
     if payload_is_valid(value):
         items, kind = payload_unsupported_items(value), "WebhookNotSupported"
         if not items:
             return []
     else:
         items, kind = payload_violation_items(value), "SchemaViolation"
-    text = payload.data.decode("utf-8")
+    base = payload.line or 1
     out = []
     for path, message, at_key in items:
         line, col = locate(text, path, at_key)
-        out.append(PayloadError(src, base + line - 1, col, format_path(path), message, kind))
+        out.append(PayloadError(payload.source, base + line - 1, col, format_path(path), message, kind))
     return out
 
 
@@ -173,105 +154,11 @@ def is_payload_like(payload: Payload) -> bool:
         value = parse_json_strict(payload.data)
     except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         return True
+    return _has_type(value)
+
+
+def _has_type(value: Any) -> bool:
     return isinstance(value, dict) and "type" in value
-
-
-# -- inputs ---------------------------------------------------------------------------------------------
-
-
-def expand_inputs(paths: Sequence[str]) -> tuple[list[str], list[str]]:
-    """Files (or ``-``) to read, in order, and the paths that do not exist.
-
-    A path named directly is read whatever it is (a file, a pipe such as ``<(...)``). Folders
-    are searched recursively for ``*.json``, ``*.jsonl`` and ``*.ndjson`` by
-    :func:`stepchart.io.files.walk_files` (path order, hidden files and folders skipped);
-    a file found in a folder is named as the folder was given (``./in`` gives ``./in/a.json``).
-    """
-    files: list[str] = []
-    missing: list[str] = []
-    for raw in paths:
-        if raw == "-":
-            files.append(raw)
-        elif os.path.isdir(raw):
-            found, _ = walk_files([raw], JSON_SUFFIXES)
-            files.extend(f.spelled for f in found)
-        elif os.path.exists(raw):  # a file, or a pipe named as one (``<(...)``, ``/dev/stdin``)
-            files.append(raw)
-        else:
-            missing.append(raw)
-    return files, missing
-
-
-_O_RDONLY = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
-_CHUNK = 1 << 16
-
-
-MAX_INPUT_BYTES = 64 * 1024 * 1024
-"""The most one input (a payload file, a JSON Lines file, standard input) may hold: a bound, so a
-link to ``/dev/zero`` or an endless pipe cannot exhaust memory."""
-
-
-def read_bytes(name: str, limit: int | None = None) -> bytes:
-    """A whole file, through its descriptor: ``open()`` would make a file object a file, 10,000 a run.
-
-    Read until the end (an empty read), so a pipe (``<(...)``) or a file growing is read
-    whole, up to ``limit`` bytes. A device or a folder is refused before it is read, and
-    more than ``limit`` (default :data:`MAX_INPUT_BYTES`) is refused; both raise ``OSError``.
-    """
-    limit = MAX_INPUT_BYTES if limit is None else limit
-    fd = os.open(name, _O_RDONLY)
-    try:
-        mode = os.fstat(fd).st_mode
-        if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode)):
-            raise OSError(errno.EINVAL, "not a regular file or a pipe (a device, folder or socket is not read)")
-        data = os.read(fd, _CHUNK)
-        if data:
-            more = os.read(fd, _CHUNK)
-            if more:
-                chunks, size = [data, more], len(data) + len(more)
-                while more and size <= limit:
-                    more = os.read(fd, _CHUNK)
-                    chunks.append(more)
-                    size += len(more)
-                data = b"".join(chunks)
-        if len(data) > limit:
-            raise OSError(errno.EFBIG, f"over {limit} bytes; the limit of one input")
-    finally:
-        os.close(fd)
-    return data
-
-
-def _read_input(name: str, stdin: Any) -> tuple[str, bytes]:
-    """(source, bytes) of one input; ``-`` is standard input, named ``<stdin>``. Raises ``OSError``."""
-    if name == "-":
-        stream = stdin if stdin is not None else sys.stdin.buffer
-        limit = MAX_INPUT_BYTES
-        data = stream.read(limit + 1)
-        raw = data.encode("utf-8") if isinstance(data, str) else data
-        if len(raw) > limit:
-            raise OSError(errno.EFBIG, f"over {limit} bytes; the limit of one input")
-        return "<stdin>", raw
-    return name, read_bytes(name)
-
-
-def iter_payloads(files: Sequence[str], *, jsonl: bool = False, stdin: Any = None) -> Iterator[Payload | PayloadError]:
-    """Each payload of the inputs; JSON Lines (``--jsonl``, or a ``.jsonl``/``.ndjson`` file) give one a line.
-
-    An unreadable file yields a :class:`PayloadError` in place of its payloads.
-    """
-    for name in files:
-        try:
-            source, data = _read_input(name, stdin)
-        except OSError as exc:
-            source = "<stdin>" if name == "-" else name
-            yield PayloadError(source, 1, 1, "$", f"cannot read the file: {exc.strerror or exc}", "Unreadable")
-            continue
-        if jsonl or name.endswith(JSONL_SUFFIXES):
-            for i, line in enumerate(data.split(b"\n"), start=1):
-                if line.strip():
-                    yield Payload(source, i, line)
-        else:
-            yield Payload(source, None, data)
 
 
 _DEFER = b"webhook"
@@ -282,26 +169,38 @@ _SCAN: Callable[[str, int], tuple[Any, int]] = _STRICT.scan_once  # type: ignore
 """The strict decoder's scanner (its hooks refuse NaN and duplicate keys), called without ``decode``'s frames."""
 
 
-def looks_valid(data: bytes) -> bool:
-    """True when the engine certainly accepts ``data``; False when :func:`validate_one` must look.
+_UNSURE: Any = object()
+"""What :func:`_scanned` answers for a text the quick scan does not read as the engine would."""
 
-    The quick verdict for the many valid payloads: strict JSON starting at the first byte and
-    ending in whitespace at most, then jsonschema-rs. Anything unusual (leading whitespace, a
-    BOM, bad UTF-8, a ``\\u`` escape, ``NaN``, a duplicate key, deep nesting, a webhook key) answers False and
-    is left to :func:`validate_one`, whose verdict is the engine's: so False never means invalid.
+
+def _scanned(data: bytes) -> tuple[Any, str]:
+    """(value, text) when one strict scan reads ``data`` exactly as the engine's parser does; else (_UNSURE, "").
+
+    Strict JSON starting at the first byte and ending in whitespace at most, with no ``\\u``
+    escape (one may spell a lone surrogate or NUL, which the engine refuses) and no webhook
+    key (the schema accepts it, the engine refuses it). Anything unusual (leading
+    whitespace, a BOM, bad UTF-8, ``NaN``, a duplicate key, deep nesting) is unsure.
     """
-    if b"\\u" in data:  # an escape may spell a lone surrogate or NUL, which the engine refuses: the full check decides
-        return False
-    if _DEFER in data:  # a key the schema accepts and the engine refuses (WebhookNotSupported): the full check decides
-        return False
+    if b"\\u" in data or _DEFER in data:
+        return _UNSURE, ""
     try:
         text = data.decode("utf-8")
         value, end = _SCAN(text, 0)
     except Exception:  # StopIteration, ValueError, RecursionError, UnicodeDecodeError: the full check decides
-        return False
+        return _UNSURE, ""
     if end != len(text) and text[end:].strip(" \t\n\r"):
-        return False
-    return payload_is_valid(value)
+        return _UNSURE, ""
+    return value, text
+
+
+def looks_valid(data: bytes) -> bool:
+    """True when the engine certainly accepts ``data``; False when :func:`validate_one` must look.
+
+    The quick verdict for the many valid payloads: one strict scan (:func:`_scanned`), then
+    jsonschema-rs. False never means invalid: :func:`validate_one`'s verdict is the engine's.
+    """
+    value, _text = _scanned(data)
+    return value is not _UNSURE and payload_is_valid(value)
 
 
 def check_payloads(
@@ -320,21 +219,69 @@ def check_payloads(
     payload's errors as it is found (a terminal sees them
     at once); ``on_progress`` the number of payloads checked since its last call, every 512.
     The payloads of :func:`iter_payloads` and the verdicts of :func:`validate_one`, which
-    only looks at what :func:`looks_valid` does not pass.
+    only reads what the quick scan of :func:`looks_valid` does not. A large run checks its
+    second half in a forked child (:mod:`stepchart.tools.payload_split`), reported after the
+    first half: the same output, in the same order.
     """
     run = ValidationRun()
+    at = split_point(files)
+    half = start(files[at:], lambda part: _child_check(part, jsonl, skip_unknown)) if at else None
+    try:
+        mine = files[:at] if half is not None else files
+        _check_into(run, mine, jsonl, stdin, skip_unknown, on_problems, on_progress)
+        if half is not None:
+            done, half = finish(half), None
+            if done is None:  # the child failed: check its half here
+                _check_into(run, files[at:], jsonl, None, skip_unknown, on_problems, on_progress)
+            else:
+                for problems in done.groups:
+                    run.errors.extend(problems)
+                    if on_problems is not None:
+                        on_problems(problems)
+                run.checked += done.checked
+                run.invalid += len(done.groups)
+                run.skipped += done.skipped
+                if on_progress is not None and done.checked:
+                    on_progress(done.checked)
+    finally:
+        if half is not None:
+            abandon(half)
+    return run
+
+
+def _child_check(files: Sequence[str], jsonl: bool, skip_unknown: bool) -> ChildRun:
+    part = ValidationRun()
+    groups: list[list[PayloadError]] = []
+    _check_into(part, files, jsonl, None, skip_unknown, groups.append, None)
+    return ChildRun(part.checked, part.skipped, groups)
+
+
+def _check_into(
+    run: ValidationRun,
+    files: Sequence[str],
+    jsonl: bool,
+    stdin: Any,
+    skip_unknown: bool,
+    on_problems: Callable[[list[PayloadError]], None] | None,
+    on_progress: Callable[[int], None] | None,
+) -> None:
+    """Check ``files`` in this process, adding to ``run``'s counts and errors (the loop of :func:`check_payloads`)."""
     errors = run.errors
     checked = invalid = ticked = skipped = 0
+    is_valid = payload_is_valid
     for item in iter_payloads(files, jsonl=jsonl, stdin=stdin):
         if isinstance(item, PayloadError):
             problems = [item]
-        elif looks_valid(item.data):  # a valid payload is an object with a type: never skipped
-            problems = []
-        elif skip_unknown and not is_payload_like(item):
-            skipped += 1
-            continue
         else:
-            problems = validate_one(item)
+            value, text = _scanned(item.data)
+            sure = value is not _UNSURE
+            if sure and is_valid(value):  # a valid payload is an object with a type: never skipped
+                problems = []
+            elif skip_unknown and not (_has_type(value) if sure else is_payload_like(item)):
+                skipped += 1
+                continue
+            else:  # worded from this scan when it read the text as the engine does, else by the full check
+                problems = _worded(item, value, text) if sure else validate_one(item)
         checked += 1
         if problems:
             invalid += 1
@@ -346,8 +293,9 @@ def check_payloads(
             ticked = checked
     if on_progress is not None and checked > ticked:
         on_progress(checked - ticked)
-    run.checked, run.invalid, run.skipped = checked, invalid, skipped
-    return run
+    run.checked += checked
+    run.invalid += invalid
+    run.skipped += skipped
 
 
 @dataclass
