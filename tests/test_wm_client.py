@@ -176,9 +176,9 @@ def test_a_hold_blocks_run_until_released(wm: WorkflowManager) -> None:
 
 def test_a_webhook_dependency_is_refused_saying_so(wm: WorkflowManager) -> None:
     job = _new_job(wm)
-    with pytest.raises(Exception, match="[Ww]ebhook"):  # R14: a clear 400, not a schema error
+    with pytest.raises(Exception, match=r"[Ww]ebhook"):  # R14: a clear 400, not a schema error
         job.add_hold(["edit"], webhook_connection_id="hook-1")
-    with pytest.raises(Exception, match="[Ww]ebhook"):
+    with pytest.raises(Exception, match=r"[Ww]ebhook"):
         job.release_hold(["edit"], webhook_connection_id="hook-1")
     assert wm.jobs.get(job.job_id).holds == []  # nothing changed
 
