@@ -30,7 +30,7 @@ def abort_idle_on_shutdown(protocol: P) -> P:
 
     class AbortingProtocol(protocol):  # type: ignore[misc,valid-type]
         def shutdown(self) -> None:
-            # the socket now: a TLS transport closed twice forgets its connection, and abort() then does nothing
+            # the socket now: a TLS transport closed twice forgets its connection
             transport: asyncio.Transport | None = getattr(self, "transport", None)
             sock = transport.get_extra_info("socket") if transport is not None else None
             super().shutdown()
@@ -39,9 +39,10 @@ def abort_idle_on_shutdown(protocol: P) -> P:
 
         def _end_if_still_open(self, transport: asyncio.Transport, sock: Any) -> None:
             if self in self.connections and transport.is_closing():
+                # the loop reads the end and reports the connection lost; not transport.abort(),
+                # which a TLS transport closed twice cannot do (a no-op, or on older 3.11 releases an error)
                 with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)  # the loop reads the end and reports the connection lost
-                transport.abort()
+                    sock.shutdown(socket.SHUT_RDWR)
 
     AbortingProtocol.__name__ = AbortingProtocol.__qualname__ = f"Aborting{getattr(protocol, '__name__', 'Protocol')}"
     return AbortingProtocol  # type: ignore[return-value]
