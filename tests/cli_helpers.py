@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import subprocess
 import sys
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,3 +102,23 @@ def on_terminal(*args: str, env: dict[str, str] | None = None, cwd: str | Path |
     out = b"".join(chunks[out_master]).decode("utf-8", "replace").replace("\r\n", "\n")
     err = b"".join(chunks[err_master]).decode("utf-8", "replace")
     return code, out, err
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    """Write ``text`` (dedented) to ``folder/name``, making its folders."""
+    p = folder / name
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return p
+
+
+FINDING = re.compile(r"^(.*?):(\d+):(\d+): (error|warning)\[([a-z0-9-]+)\]: ")
+
+
+def findings(out: str) -> list[tuple[str, int, int, str, str]]:
+    """(file name, line, column, severity, code) of each finding line of ``stepchart check``."""
+    return [
+        (Path(m.group(1)).name, int(m.group(2)), int(m.group(3)), m.group(4), m.group(5))
+        for m in map(FINDING.match, out.splitlines())
+        if m
+    ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,3 +54,15 @@ def three_jobs_db(tmp_path: Path, base_engine: Engine) -> str:
         eng.act("J1", {"type": "Run"}, alice, "2026-03-01T09:01:00Z")
         eng.act("J2", {"type": "Hold", "holdScheduledRelease": "2026-03-01T10:00:00Z"}, alice, "2026-03-01T09:02:00Z")
     return url
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    """A loopback port some other socket is listening on."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1)
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        sock.close()

@@ -5,31 +5,12 @@ from __future__ import annotations
 import ast
 import json
 import re
-import textwrap
 from pathlib import Path
 
 import pytest
-from cli_helpers import ROOT, cli
+from cli_helpers import ROOT, cli, findings, write
 
 from stepchart.tools.lint import CODES, decide
-
-
-def write(folder: Path, name: str, text: str) -> Path:
-    p = folder / name
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return p
-
-
-def findings(out: str) -> list[tuple[str, int, int, str, str]]:
-    """(file name, line, column, severity, code) of each finding line."""
-    rx = re.compile(r"^(.*?):(\d+):(\d+): (error|warning)\[([a-z0-9-]+)\]: ")
-    found = []
-    for line in out.splitlines():
-        m = rx.match(line)
-        if m:
-            found.append((Path(m.group(1)).name, int(m.group(2)), int(m.group(3)), m.group(4), m.group(5)))
-    return found
 
 
 def test_shipped_definitions_are_clean() -> None:

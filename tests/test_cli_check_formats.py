@@ -7,12 +7,11 @@ required fields and value sets below: no network), and against the codes table.
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 from typing import Any
 
 import jsonschema
-from cli_helpers import ROOT, cli, proc
+from cli_helpers import ROOT, cli, proc, write
 
 from stepchart.tools.lint import CODES
 
@@ -111,11 +110,6 @@ SARIF_REQUIRED: dict[str, Any] = {
     },
 }
 
-
-def write(folder: Path, name: str, text: str) -> Path:
-    p = folder / name
-    p.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return p
 
 
 def test_check_reads_a_document_from_standard_input() -> None:

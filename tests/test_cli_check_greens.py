@@ -11,31 +11,15 @@ from __future__ import annotations
 
 import json
 import re
-import textwrap
 from pathlib import Path
 
-from cli_helpers import ROOT, cli, proc
+from cli_helpers import ROOT, cli, findings, proc, write
 
 from stepchart.tools.lint import CODES
 
 PARCEL = ROOT / "examples" / "parcel-edit.yaml"
 
 
-def write(folder: Path, name: str, text: str) -> Path:
-    p = folder / name
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return p
-
-
-def findings(out: str) -> list[tuple[str, int, int, str, str]]:
-    """(file name, line, column, severity, code) of each finding line."""
-    rx = re.compile(r"^(.*?):(\d+):(\d+): (error|warning)\[([a-z0-9-]+)\]: ")
-    return [
-        (Path(m.group(1)).name, int(m.group(2)), int(m.group(3)), m.group(4), m.group(5))
-        for m in map(rx.match, out.splitlines())
-        if m
-    ]
 
 
 # -- job documents (SPEC 6.2) -------------------------------------------------------------------

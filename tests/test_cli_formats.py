@@ -9,11 +9,9 @@ exit code is the text's. Usage errors print ``stepchart COMMAND: error: MESSAGE`
 from __future__ import annotations
 
 import json
-import socket
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -236,16 +234,6 @@ def test_an_empty_store_is_a_usage_error_not_the_default_store(argv: list[str], 
         f"store '': empty; known forms: {KNOWN_FORMS}", r.err  # fmt: skip
     assert r.out == "" and list(work.iterdir()) == [] and Path(db).read_bytes() == before
 
-
-@pytest.fixture
-def taken_port() -> Iterator[int]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(1)
-    try:
-        yield sock.getsockname()[1]
-    finally:
-        sock.close()
 
 
 def test_serve_refuses_an_empty_store_before_binding(tmp_path: Path, taken_port: int) -> None:

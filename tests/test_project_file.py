@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import json
 import re
-import textwrap
 from pathlib import Path
 
 import pytest
-from cli_helpers import ROOT, cli
+from cli_helpers import ROOT, cli, write
 
 from stepchart.io.project import find_project, read_project
 
@@ -48,12 +47,6 @@ do:
     expect: {success: false, stepResponses: [{stepId: sign, status: AssignedToDifferentUser}]}
 """
 
-
-def write(folder: Path, name: str, text: str) -> Path:
-    p = folder / name
-    p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return p
 
 
 def project(root: Path, text: str | None = "project: sign-off\ncharts: charts\nrules: [rules]\n") -> Path:

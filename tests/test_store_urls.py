@@ -9,11 +9,9 @@ naming the known forms) that create nothing. ``serve`` binds its port before it 
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -177,17 +175,6 @@ def test_both_postgresql_schemes_open_postgresql(pg_url: str, scheme: str, cwd: 
 
 # -- serve binds first ----------------------------------------------------------------------
 
-
-@pytest.fixture
-def taken_port() -> Iterator[int]:
-    """A loopback port some other socket is listening on."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(1)
-    try:
-        yield sock.getsockname()[1]
-    finally:
-        sock.close()
 
 
 def _serve(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
