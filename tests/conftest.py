@@ -66,3 +66,14 @@ def taken_port() -> Iterator[int]:
         yield sock.getsockname()[1]
     finally:
         sock.close()
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A URL of an empty store of each kind (PostgreSQL: the module loads the ``pg_fixture`` plugin)."""
+    if request.param == "memory":
+        return "memory:"
+    if request.param == "sqlite":
+        return str(tmp_path / "jobs.db")
+    url: str = request.getfixturevalue("pg_url")
+    return url

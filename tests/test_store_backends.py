@@ -73,16 +73,6 @@ def version_workflow(second: str) -> dict[str, Any]:
 
 # -- backends ---------------------------------------------------------------------------------
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """A URL of an empty store of each kind."""
-    if request.param == "memory":
-        return "memory:"
-    if request.param == "sqlite":
-        return str(tmp_path / "jobs.db")
-    return str(request.getfixturevalue("pg_url"))
-
-
 @pytest.fixture(params=["sqlite", "postgres"])
 def durable_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A URL of an empty store that outlives the objects that open it."""

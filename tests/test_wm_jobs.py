@@ -40,15 +40,6 @@ def _h(user: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {PEOPLE[user][2]}"}
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "memory":
-        return "memory:"
-    if request.param == "sqlite":
-        return str(tmp_path / "jobs.db")
-    return str(request.getfixturevalue("pg_url"))
-
-
 @pytest.fixture
 def client(store_url: str) -> Iterator[tuple[httpx.Client, Any]]:
     engine = open_engine(store_url, workflows=EXAMPLES)

@@ -55,16 +55,6 @@ def valid(stem: str, body: Any) -> None:
     assert not errors, errors
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "memory":
-        return "memory:"
-    if request.param == "sqlite":
-        return str(tmp_path / "jobs.db")
-    url: str = request.getfixturevalue("pg_url")
-    return url
-
-
 @pytest.fixture
 def engine(base_engine: Engine, store_url: str) -> Iterator[Engine]:
     eng = base_engine.spawn(MemoryStore() if store_url == "memory:" else open_store(store_url))
