@@ -7,7 +7,6 @@ so every request and the notification WebSocket go over TLS to the server proces
 
 from __future__ import annotations
 
-import hashlib
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +17,8 @@ import yaml
 from arcgis.gis._impl._con import Connection
 from arcgis.gis.workflowmanager import WorkflowManager
 from http_helpers import ALL_PRIVILEGES, ROOT, ServeProcess
+
+from stepchart.http.auth import hash_token
 
 ORG, ITEM = "org", "item"
 PRIVILEGES = [*ALL_PRIVILEGES, "jobUpdateProperties"]
@@ -113,7 +114,7 @@ def start_server(tmp: Path, store: str | None = None) -> CompatServer:
     ca.cert_pem.write_to_path(str(ca_file))
     users = [
         {"username": name, "groups": groups, "privileges": privileges,
-         "tokenSha256": hashlib.sha256(token.encode()).hexdigest()}
+         "tokenSha256": hash_token(token)}
         for name, (groups, privileges, token) in CLIENT_USERS.items()
     ]  # fmt: skip
     (tmp / "users.yaml").write_text(yaml.safe_dump({"users": users}), "utf-8")

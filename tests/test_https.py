@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -17,6 +16,8 @@ import httpx
 import pytest
 import trustme
 from http_helpers import ServeProcess
+
+from stepchart.http.auth import hash_token
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -122,7 +123,7 @@ def test_clients_that_never_close_do_not_hold_up_the_shutdown(
     ca, cert, key = certificate
     ctx = _context(ca)
     users = tmp_path / "users.yaml"
-    users.write_text(f"users: [{{username: ann, tokenSha256: {hashlib.sha256(b'tok-ann').hexdigest()}}}]\n", "utf-8")
+    users.write_text(f"users: [{{username: ann, tokenSha256: {hash_token('tok-ann')}}}]\n", "utf-8")
     flags = ["--store", "memory:", "--users", str(users), "--ssl-certfile", str(cert), "--ssl-keyfile", str(key)]
     server = ServeProcess(flags, tmp_path, verify=ctx).start()
     idle = httpx.Client(verify=ctx)  # keeps its connection open after the answer

@@ -14,16 +14,21 @@ from __future__ import annotations
 import json
 import socket
 import sqlite3
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from conftest import stored_engine
+from conftest import ROOT, stored_engine
 from http_helpers import EXAMPLES, auth, check_error, live_app
 
 from stepchart import SYSTEM, Actor, Engine
+
+sys.path.insert(0, str(ROOT / "bench"))
+from bench_amplification import stored_bytes
+
 from stepchart.cli import main
 from stepchart.errors import DefinitionError
 from stepchart.stores import open_store
@@ -201,22 +206,6 @@ STORED_OVERHEAD = 2048
 """The documented bound: a refused request stores at most its body plus this many bytes."""
 
 
-def _stored_log_bytes(engine: Engine, url: str) -> int:
-    """Bytes of every action-log row as the database holds them (text and JSON columns)."""
-    columns = ["actor", "action", "body", "now", "response", "reads", "idem_key"]
-    if url.startswith("postgresql"):
-        import psycopg
-
-        total = " + ".join(f"COALESCE(octet_length({c}::text), 0)" for c in columns)
-        with psycopg.connect(url) as conn:
-            row = conn.execute(f"SELECT COALESCE(SUM({total}), 0) FROM action_log").fetchone()
-    else:
-        total = " + ".join(f"COALESCE(length(CAST({c} AS BLOB)), 0)" for c in columns)
-        with sqlite3.connect(url) as conn:
-            row = conn.execute(f"SELECT COALESCE(SUM({total}), 0) FROM action_log").fetchone()
-    assert row is not None
-    return int(row[0])
-
 
 def test_a_refused_request_stores_at_most_its_body_and_a_bound(engine: Engine, request: pytest.FixtureRequest) -> None:
     url = str(request.getfixturevalue("pg_url")) if "postgres" in request.node.name else engine.store.path  # type: ignore[attr-defined]
@@ -225,7 +214,7 @@ def test_a_refused_request_stores_at_most_its_body_and_a_bound(engine: Engine, r
         too_many = json.dumps({"type": "Run", "stepIds": [f"s{i}" for i in range(MAX_STEP_IDS + 1)]})
         err = check_error(c.post(f"{BASE}/jobs/J1/action", content=too_many, headers=h), 400, "SchemaViolation")
         assert err["error"]["details"] == ["$.stepIds: 101 items; at most 100 allowed"]
-        start = _stored_log_bytes(engine, url)
+        start = stored_bytes(url)
         # 100 distinct unknown step ids filling a 64 KB body: each refused (R15: StepNotInDiagram)
         width = (64 * 1024 - 40) // MAX_STEP_IDS - 3
         body = json.dumps({"type": "Run", "stepIds": [f"{i:04d}".ljust(width, "x") for i in range(MAX_STEP_IDS)]})
@@ -233,7 +222,7 @@ def test_a_refused_request_stores_at_most_its_body_and_a_bound(engine: Engine, r
         r = c.post(f"{BASE}/jobs/J1/action", content=body, headers={**h, "Idempotency-Key": "amp"})
         assert r.status_code == 200 and not r.json()["success"]
         assert {s["status"] for s in r.json()["stepResponses"]} == {"StepNotInDiagram"}
-        stored = _stored_log_bytes(engine, url) - start
+        stored = stored_bytes(url) - start
         assert stored <= len(body) + STORED_OVERHEAD, (stored, len(body))
         # what was kept still answers a retry and reads back as it was answered
         again = c.post(f"{BASE}/jobs/J1/action", content=body, headers={**h, "Idempotency-Key": "amp"})
