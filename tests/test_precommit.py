@@ -50,7 +50,7 @@ def test_the_manifest_declares_both_hooks_as_python_with_skip_unknown() -> None:
         assert hook["entry"] == f"stepchart {command}"
         assert hook["args"] == ["--skip-unknown"]
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]["scripts"]
-    assert scripts["stepchart"] == "stepchart.cli:main"  # what pip install gives the python hook's entry
+    assert scripts["stepchart"] == "stepchart.cli:run"  # what pip install gives the python hook's entry
     check_files = re.compile(str(hooks["stepchart-check"]["files"]))
     validate_files = re.compile(str(hooks["stepchart-validate"]["files"]))
     assert all(check_files.search(n) for n in ("a.yaml", "b/c.yml", "stepchart.yaml"))

@@ -76,9 +76,9 @@ def test_only_payloads_the_quick_verdict_does_not_pass_are_worded(
 
     words = tool._worded
 
-    def counting(payload: Payload, value: Any, text: str) -> list[tool.PayloadError]:
+    def counting(payload: Payload, value: Any, text: str, valid: bool | None = None) -> list[tool.PayloadError]:
         worded.append(Path(payload.source).name)
-        return words(payload, value, text)
+        return words(payload, value, text, valid)
 
     monkeypatch.setattr(tool, "_worded", counting)  # the one wording step, from the quick scan or the full check
     r = cli("validate", str(tmp_path), "-q")

@@ -145,13 +145,61 @@ def test_validate_start_up_imports_only_what_it_needs(tmp_path: Path) -> None:
     code = textwrap.dedent(
         f"""
         import sys
+        already = set(sys.modules)  # what this interpreter's start-up (site, .pth files) imported itself
         from stepchart.cli import main
         assert main(["validate", {str(tmp_path)!r}, "-q"]) == 1
         heavy = ["jsonschema", "xml.etree", "stepchart.model.definitions", "stepchart.model.job", "importlib.resources",
-                 "stepchart.engine", "statemachine", "yaml", "stepchart.cli.serve", "stepchart.cli.check"]
-        print(sorted(name for name in heavy if name in sys.modules))
+                 "stepchart.engine", "statemachine", "yaml", "stepchart.cli.serve", "stepchart.cli.check",
+                 # standard modules jsonschema-rs does not import either: a few milliseconds each
+                 "dataclasses", "inspect", "pathlib", "shutil", "difflib"]
+        print(sorted(name for name in heavy if name in sys.modules and name not in already))
         """
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "[]"
+
+
+QUICK = textwrap.dedent(
+    """
+    import atexit, sys
+    atexit.register(lambda: sys.stderr.write("interpreter teardown\\n"))
+    from stepchart.cli import run
+    sys.argv = ["stepchart", *sys.argv[1:]]
+    sys.exit(run())
+    """
+)
+
+
+def test_validate_ends_its_process_once_its_output_is_flushed_and_loses_none(tmp_path: Path) -> None:
+    for i in range(1500):  # about 400 KB of JSON: far more than a pipe holds
+        (tmp_path / f"p{i:04d}.json").write_text(json.dumps({"type": "Run", "stepIds": "s", "x": i}))
+    done = subprocess.run(
+        [sys.executable, "-c", QUICK, "validate", str(tmp_path), "--format", "json"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "interpreter teardown" not in done.stderr  # os._exit: no teardown of every module and object
+    doc = json.loads(done.stdout)
+    assert doc["invalid"] == 1500 and len(doc["errors"]) == 3000  # two problems a file, none lost
+    text = subprocess.run(
+        [sys.executable, "-c", QUICK, "validate", str(tmp_path)],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert text.stdout.splitlines()[-1] == "1500 payloads checked: 0 valid, 1500 invalid"
+    assert len(text.stdout.splitlines()) == 3001
+    other = subprocess.run(
+        [sys.executable, "-c", QUICK, "schema", "payload"], capture_output=True, text=True, timeout=120, check=False
+    )  # fmt: skip
+    assert other.returncode == 0 and "interpreter teardown" in other.stderr  # every other command ends as usual
+
+
+def test_validate_called_in_a_process_that_lives_on_returns_and_collects_again(tmp_path: Path) -> None:
+    import gc
+
+    from stepchart.cli import main
+
+    (tmp_path / "bad.json").write_text('{"type": 5}')
+    assert gc.isenabled()
+    assert main(["validate", str(tmp_path), "-q"]) == 1  # a library caller's process is not ended
+    assert gc.isenabled()  # the run turned the collector off for its loop only

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = ["DefinitionError", "Problem", "RequestError", "format_path"]
 
@@ -17,9 +16,12 @@ def format_path(path: Sequence[str | int]) -> str:
     return out
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One located finding in a document."""
+class Problem(NamedTuple):
+    """One located finding in a document: an immutable record, compared and hashed by value.
+
+    A named tuple rather than a dataclass: ``dataclasses`` (with ``inspect``) costs a
+    command such as ``validate`` more to import than the rest of its start-up.
+    """
 
     file: str
     line: int
@@ -81,17 +83,22 @@ class DefinitionError(Exception):
         return self.first.path
 
 
-@dataclass
 class RequestError(Exception):
-    """A request-level refusal (SPEC R14): answered with a 400 body, changes nothing."""
+    """A request-level refusal (SPEC R14): answered with a 400 body, changes nothing.
 
-    type: str
-    message: str
-    details: list[str] = field(default_factory=list)
-    rule: str | None = None
+    ``type`` is the R14 error type, ``details`` the body's details, ``rule`` the rule that refused (if one did).
+    """
 
-    def __post_init__(self) -> None:
-        super().__init__(self.message)
+    def __init__(self, type: str, message: str, details: list[str] | None = None, rule: str | None = None) -> None:
+        super().__init__(message)
+        self.type = type
+        self.message = message
+        self.details: list[str] = [] if details is None else details
+        self.rule = rule
+
+    def __repr__(self) -> str:
+        fields = f"type={self.type!r}, message={self.message!r}, details={self.details!r}, rule={self.rule!r}"
+        return f"{type(self).__name__}({fields})"
 
     def body(self) -> dict[str, Any]:
         return {"error": {"message": self.message, "type": self.type, "details": list(self.details)}}

@@ -9,8 +9,17 @@ from . import main as _commands  # loaded first, so the function below is what `
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``stepchart`` console script."""
+    """Run ``stepchart`` with ``argv`` (default: the command line) and answer its exit code; for callers and tests."""
     return _commands.main(argv)
+
+
+def run() -> int:
+    """Entry point of the ``stepchart`` console script and ``python -m stepchart``: the process is the command's.
+
+    As :func:`main`, except that a command marked quick (``validate``) ends the process itself once its output
+    is flushed (see :func:`stepchart.cli.main.main`).
+    """
+    return _commands.main(None, process=True)
 
 
 def build_parser() -> argparse.ArgumentParser:

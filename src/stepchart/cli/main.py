@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 import importlib
 import sys
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 __all__ = ["COMMAND_MODULES", "Parser", "build_parser", "main", "subcommands"]
 
@@ -37,11 +36,17 @@ class Parser(argparse.ArgumentParser):
     the top-level one argparse would print.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _formatter)
+        super().__init__(*args, **kwargs)
+
     def parse_args(self, args: Sequence[str] | None = None, namespace: Any = None) -> Any:  # type: ignore[override]
         parsed, extras = self.parse_known_args(args, namespace)
         if extras:
             target: argparse.ArgumentParser = getattr(parsed, "usage_parser", self)
             known = [f for a in target._actions if a.help != argparse.SUPPRESS for f in a.option_strings]
+            import difflib  # only for a mistyped word: start-up stays light
+
             typed = [x.split("=")[0] for x in extras if x.startswith("-")]
             close = [m for x in typed for m in difflib.get_close_matches(x, known, 1)]
             hint = f"; did you mean {', '.join(close)}?" if close else ""
@@ -51,11 +56,34 @@ class Parser(argparse.ArgumentParser):
     def _check_value(self, action: argparse.Action, value: Any) -> None:
         choices = action.choices
         if choices is not None and value not in choices:
+            import difflib
+
             names = [str(c) for c in choices]
             close = difflib.get_close_matches(str(value), names, n=1)
             hint = f"; did you mean {close[0]}?" if close else ""
             listed = ", ".join(repr(c) for c in names)
             raise argparse.ArgumentError(action, f"invalid choice: {value!r}{hint} (choose from {listed})")
+
+
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    """argparse's help formatter, as wide as the terminal (``$COLUMNS``, else standard output's, else 80) less 2.
+
+    argparse makes a formatter for every argument added, and its own sizing imports
+    ``shutil`` (with bz2, lzma and zlib) for ``get_terminal_size``: more than the rest of
+    ``validate``'s parser costs. The width is found the way ``shutil`` finds it.
+    """
+    import os
+
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns if sys.__stdout__ is not None else 0
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return argparse.HelpFormatter(prog, width=(columns or 80) - 2)
 
 
 def subcommands(parser: argparse.ArgumentParser) -> Iterator[tuple[str, str, argparse.ArgumentParser]]:
@@ -83,15 +111,23 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
         "test: 5 when no scenario was selected.",
     )
     parser.add_argument("--version", action="version", version="stepchart 0.1.0")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    # prog given: argparse would otherwise build a help formatter (and import shutil) to compute it
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", prog=parser.prog)
     for name in COMMAND_MODULES if only is None else (only,):
         importlib.import_module(name).register(sub)
     _name_usage_parsers(parser)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` and run the command; its exit code (2 without a command or on a usage error)."""
+def main(argv: Sequence[str] | None = None, *, process: bool = False) -> int:
+    """Parse ``argv`` and run the command; its exit code (2 without a command or on a usage error).
+
+    ``process`` (the console script, ``python -m stepchart``): this call is the whole
+    process, so a command marked ``quick_exit`` (``validate``: it leaves no file, store or
+    child open) ends it as soon as its output is flushed, without the interpreter's
+    teardown of every module and object (a tenth of a 10,000-file run). A library
+    caller's process lives on either way.
+    """
     from .output import UsageError
 
     words = sys.argv[1:] if argv is None else argv
@@ -130,7 +166,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"stepchart {args.command}: error: {line}", file=sys.stderr)
         return 1
+    if process and getattr(args, "quick_exit", False):
+        _exit_now(code)
     return code
+
+
+def _exit_now(code: int) -> NoReturn:
+    """End the process with ``code`` once standard output and error are flushed (a closed pipe loses nothing)."""
+    import contextlib
+    import os
+
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a reader gone (| head), a stream closed: nothing to say
+            stream.flush()
+    os._exit(code)
 
 
 def _own_module(argv: Sequence[str]) -> str | None:
@@ -164,4 +213,4 @@ def _one_line(args: argparse.Namespace, exc: Exception) -> str | None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(process=True))

@@ -15,12 +15,13 @@ import os
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..io.files import DEFAULT_STORE
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # pathlib is imported where a Path is made: ``validate``'s start-up does without it
+    from pathlib import Path
+
     from ..bootstrap import Engine
     from ..model import Actor
     from ..stores import ManagedStore
@@ -88,7 +89,7 @@ class CommaList(argparse.Action):
 
 def existing_path(text: str) -> str:
     """An argparse ``type``: a file or folder that exists, else a usage error (exit 2) naming it."""
-    if not Path(text).exists():
+    if not os.path.exists(text):
         raise argparse.ArgumentTypeError(f"no such file or folder: {text}")
     return text
 
@@ -169,6 +170,8 @@ def workflow_files(paths: Sequence[str], *, missing: Literal["raise", "keep"] = 
     scenarios and other YAML beside them. A path that does not exist raises
     ``FileNotFoundError``, or with ``missing="keep"`` stays in the list for the loader to report.
     """
+    from pathlib import Path
+
     from ..io.files import walk_files
 
     out: list[Path] = []
@@ -345,7 +348,7 @@ def apply_project(args: argparse.Namespace) -> int:
     named = getattr(args, "project", None)
     try:
         if named is not None:
-            if not Path(named).is_file():
+            if not os.path.isfile(named):
                 usage = getattr(args, "usage_parser", None)
                 error(usage.prog if usage is not None else "stepchart", f"--project {named}: no such file")
                 return 2

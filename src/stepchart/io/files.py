@@ -5,8 +5,11 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
+from operator import attrgetter
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:  # pathlib only where a Path is made: ``validate`` and the walk do without it
+    from pathlib import Path
 
 __all__ = [
     "DEFAULT_STORE",
@@ -20,8 +23,6 @@ __all__ = [
     "walk_files",
 ]
 
-_PACKAGE = Path(__file__).resolve().parent.parent
-
 DEFAULT_STORE = "stepchart.db"
 """Where the commands keep jobs unless told otherwise: a SQLite file in the working directory."""
 
@@ -32,10 +33,13 @@ def data_dir(name: str) -> Path:
     An installed wheel carries copies under ``stepchart/data``; a source checkout
     (editable install, tests) reads the top-level folders, which are the originals.
     """
-    packaged = _PACKAGE / "data" / name
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent.parent
+    packaged = package / "data" / name
     if packaged.is_dir():
         return packaged
-    source = _PACKAGE.parent.parent / name
+    source = package.parent.parent / name
     if source.is_dir():
         return source
     raise FileNotFoundError(f"the shipped folder {name!r} is missing from this installation")
@@ -45,8 +49,7 @@ YAML_SUFFIXES = (".yaml", ".yml")
 JSON_SUFFIXES = (".json", ".jsonl", ".ndjson")
 
 
-@dataclass(frozen=True)
-class Found:
+class Found(NamedTuple):
     """A file to read: its path as spelled (the folder as the caller gave it, then the names
     below it), and whether the caller named it (rather than a folder holding it)."""
 
@@ -55,7 +58,12 @@ class Found:
 
     @property
     def path(self) -> Path:
+        from pathlib import Path
+
         return Path(self.spelled)
+
+
+_BY_NAME = attrgetter("name")
 
 
 def walk_files(
@@ -91,15 +99,18 @@ def walk_files(
         # Depth first, each folder's entries in name order: exactly the order of sorted(rglob),
         # which compares paths part by part, so no sort of the whole list is needed.
         with os.scandir(folder) as it:
-            entries = sorted(it, key=lambda e: e.name)
+            entries = sorted(it, key=_BY_NAME)
         for entry in entries:
-            if entry.name.startswith("."):
+            name = entry.name
+            if name.startswith("."):
                 continue
-            if entry.is_dir(follow_symlinks=False):  # as rglob: a linked folder inside is not entered
-                if recursive:
-                    scan(entry.path)
-            elif entry.name.endswith(suffixes) and entry.is_file():
-                take(entry.path, False)
+            if name.endswith(suffixes) and entry.is_file():  # a file, or a link to one
+                if several:
+                    take(entry.path, False)
+                else:  # the common case, 10,000 times a large validate run: no call
+                    found.append(Found(entry.path, False))
+            elif recursive and entry.is_dir(follow_symlinks=False):  # as rglob: a linked folder is not entered
+                scan(entry.path)
 
     for raw in paths:
         p = os.fspath(raw)

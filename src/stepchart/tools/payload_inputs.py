@@ -13,7 +13,6 @@ import os
 import stat
 import sys
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from ..io.files import JSON_SUFFIXES, walk_files
@@ -27,6 +26,7 @@ __all__ = [
     "expand_inputs",
     "iter_payloads",
     "read_bytes",
+    "unreadable",
 ]
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
@@ -41,9 +41,8 @@ class Payload(NamedTuple):
     data: bytes
 
 
-@dataclass(frozen=True)
-class PayloadError:
-    """One problem of one payload, located as precisely as the text allows."""
+class PayloadError(NamedTuple):
+    """One problem of one payload, located as precisely as the text allows (a tuple: made per invalid payload)."""
 
     source: str
     line: int
@@ -154,6 +153,11 @@ def _read_input(name: str, stdin: Any) -> tuple[str, bytes]:
     return name, read_bytes(name)
 
 
+def unreadable(source: str, exc: OSError) -> PayloadError:
+    """The one error of an input that cannot be read (missing, a device, over the limit)."""
+    return PayloadError(source, 1, 1, "$", f"cannot read the file: {exc.strerror or exc}", "Unreadable")
+
+
 def iter_payloads(files: Sequence[str], *, jsonl: bool = False, stdin: Any = None) -> Iterator[Payload | PayloadError]:
     """Each payload of the inputs; JSON Lines (``--jsonl``, or a ``.jsonl``/``.ndjson`` file) give one a line.
 
@@ -163,8 +167,7 @@ def iter_payloads(files: Sequence[str], *, jsonl: bool = False, stdin: Any = Non
         try:
             source, data = (name, read_bytes(name)) if name != "-" else _read_input(name, stdin)
         except OSError as exc:
-            source = "<stdin>" if name == "-" else name
-            yield PayloadError(source, 1, 1, "$", f"cannot read the file: {exc.strerror or exc}", "Unreadable")
+            yield unreadable("<stdin>" if name == "-" else name, exc)
             continue
         if jsonl or name.endswith(JSONL_SUFFIXES):
             for i, line in enumerate(data.split(b"\n"), start=1):

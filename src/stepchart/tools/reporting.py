@@ -19,9 +19,7 @@ import os
 import sys
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
 if TYPE_CHECKING:
     from ..errors import Problem
@@ -204,8 +202,7 @@ def dump_json(value: Any, stream: TextIO, *, pretty: bool | None = True) -> None
     stream.write("\n")
 
 
-@dataclass
-class JUnitCase:
+class JUnitCase(NamedTuple):
     """One test case of a JUnit report: a scenario, a file, a payload."""
 
     name: str
@@ -276,6 +273,7 @@ def github_annotation(p: Problem) -> str:
 
 def _sarif_uri(path: str) -> str:
     """A relative URI reference for a file under the working folder, a file: URI otherwise."""
+    from pathlib import Path  # only here: every command imports this module
     from urllib.parse import quote
 
     shown = shown_path(path)

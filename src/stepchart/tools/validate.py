@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import format_path
@@ -35,6 +34,7 @@ from .payload_inputs import (
     expand_inputs,
     iter_payloads,
     read_bytes,
+    unreadable,
 )
 from .payload_split import ChildRun, abandon, finish, split_point, start
 
@@ -128,9 +128,12 @@ def validate_one(payload: Payload) -> list[PayloadError]:
     return _worded(payload, value, payload.data.decode("utf-8"))
 
 
-def _worded(payload: Payload, value: Any, text: str) -> list[PayloadError]:
-    """The problems of a payload parsed as the engine parses it (``value``, from ``text``); empty when accepted."""
-    if payload_is_valid(value):
+def _worded(payload: Payload, value: Any, text: str, valid: bool | None = None) -> list[PayloadError]:
+    """The problems of a payload parsed as the engine parses it (``value``, from ``text``); empty when accepted.
+
+    ``valid``: the schema verdict when the caller has it already (the quick path), else it is asked here.
+    """
+    if payload_is_valid(value) if valid is None else valid:
         items, kind = payload_unsupported_items(value), "WebhookNotSupported"
         if not items:
             return []
@@ -265,32 +268,42 @@ def _check_into(
     on_problems: Callable[[list[PayloadError]], None] | None,
     on_progress: Callable[[int], None] | None,
 ) -> None:
-    """Check ``files`` in this process, adding to ``run``'s counts and errors (the loop of :func:`check_payloads`)."""
+    """Check ``files`` in this process, adding to ``run``'s counts and errors (the loop of :func:`check_payloads`).
+
+    A ``.json`` file the walk found (most of a large run) is read and judged right here, without
+    :func:`iter_payloads`'s generator and a :class:`Payload` per file; every other input goes through it.
+    """
     errors = run.errors
     checked = invalid = ticked = skipped = 0
-    is_valid = payload_is_valid
-    for item in iter_payloads(files, jsonl=jsonl, stdin=stdin):
-        if isinstance(item, PayloadError):
-            problems = [item]
+    is_valid, scan, read = payload_is_valid, _scanned, read_bytes
+    outcomes: Sequence[list[PayloadError] | None]
+    for name in files:
+        if type(name) is FolderFile and not jsonl and not name.endswith(JSONL_SUFFIXES):
+            try:
+                data = read(name)
+            except OSError as exc:
+                outcomes = ([unreadable(name, exc)],)
+            else:
+                value, text = scan(data)
+                if value is not _UNSURE and is_valid(value):
+                    outcomes = _VALID
+                else:
+                    outcomes = (_judged(Payload(name, None, data), value, text, skip_unknown),)
         else:
-            value, text = _scanned(item.data)
-            sure = value is not _UNSURE
-            if sure and is_valid(value):  # a valid payload is an object with a type: never skipped
-                problems = []
-            elif skip_unknown and not (_has_type(value) if sure else is_payload_like(item)):
+            outcomes = [_outcome(item, skip_unknown) for item in iter_payloads((name,), jsonl=jsonl, stdin=stdin)]
+        for problems in outcomes:
+            if problems is None:  # skipped: no payload
                 skipped += 1
                 continue
-            else:  # worded from this scan when it read the text as the engine does, else by the full check
-                problems = _worded(item, value, text) if sure else validate_one(item)
-        checked += 1
-        if problems:
-            invalid += 1
-            errors.extend(problems)
-            if on_problems is not None:
-                on_problems(problems)
-        if on_progress is not None and checked - ticked >= 512:
-            on_progress(checked - ticked)
-            ticked = checked
+            checked += 1
+            if problems:
+                invalid += 1
+                errors.extend(problems)
+                if on_problems is not None:
+                    on_problems(problems)
+            if on_progress is not None and checked - ticked >= 512:
+                on_progress(checked - ticked)
+                ticked = checked
     if on_progress is not None and checked > ticked:
         on_progress(checked - ticked)
     run.checked += checked
@@ -298,14 +311,50 @@ def _check_into(
     run.skipped += skipped
 
 
-@dataclass
-class ValidationRun:
-    """The outcome of one ``stepchart validate`` run."""
+_VALID: tuple[list[PayloadError]] = ([],)
+"""The outcomes of a file holding one valid payload (shared: never changed)."""
 
-    checked: int = 0
-    invalid: int = 0
-    errors: list[PayloadError] = field(default_factory=list)
-    skipped: int = 0  # --skip-unknown: JSON that is no payload, not checked
+
+def _outcome(item: Payload | PayloadError, skip_unknown: bool) -> list[PayloadError] | None:
+    """The problems of one input (none: valid), or None when ``--skip-unknown`` skips it as no payload."""
+    if isinstance(item, PayloadError):
+        return [item]
+    value, text = _scanned(item.data)
+    if value is not _UNSURE and payload_is_valid(value):  # a valid payload is an object with a type: never skipped
+        return []
+    return _judged(item, value, text, skip_unknown)
+
+
+def _judged(item: Payload, value: Any, text: str, skip_unknown: bool) -> list[PayloadError] | None:
+    """:func:`_outcome` of a payload the quick verdict did not pass: its scan (``value``, ``text``) read it as the
+    engine would (then it is worded from that scan), or it is ``_UNSURE`` (then :func:`validate_one` decides)."""
+    sure = value is not _UNSURE
+    if skip_unknown and not (_has_type(value) if sure else is_payload_like(item)):
+        return None
+    return _worded(item, value, text, False) if sure else validate_one(item)
+
+
+class ValidationRun:
+    """The outcome of one ``stepchart validate`` run: counts, and every error in input order.
+
+    A plain class, not a dataclass: ``validate``'s start-up does not import ``dataclasses``.
+    """
+
+    __slots__ = ("checked", "errors", "invalid", "skipped")
+
+    def __init__(
+        self, checked: int = 0, invalid: int = 0, errors: list[PayloadError] | None = None, skipped: int = 0
+    ) -> None:
+        self.checked = checked
+        self.invalid = invalid
+        self.errors: list[PayloadError] = [] if errors is None else errors
+        self.skipped = skipped  # --skip-unknown: JSON that is no payload, not checked
+
+    def __repr__(self) -> str:
+        return (
+            f"ValidationRun(checked={self.checked}, invalid={self.invalid}, "
+            f"errors=[{len(self.errors)} errors], skipped={self.skipped})"
+        )
 
     @property
     def valid(self) -> int:

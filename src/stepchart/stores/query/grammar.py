@@ -49,18 +49,18 @@ _TIMESTAMP = re.compile(
 )
 
 
-@dataclass
 class QueryError(RequestError):
     """A ``q`` that cannot be parsed: answered 400, naming the offset (0-based) of the mistake."""
 
-    position: int = 0
+    def __init__(self, message: str, position: int) -> None:
+        super().__init__("InvalidRequest", message, [f"q: position {position}"])
+        self.position = position
 
     @classmethod
     def at(cls, text: str, position: int, what: str) -> QueryError:
         near = text[position : position + 20]
         shown = f" near {near!r}" if near else " at the end"
-        message = f"q: {what} at position {position}{shown}."
-        return cls("InvalidRequest", message, [f"q: position {position}"], None, position)
+        return cls(f"q: {what} at position {position}{shown}.", position)
 
 
 @dataclass(frozen=True)
