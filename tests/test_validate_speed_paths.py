@@ -3,11 +3,12 @@
 * Start-up: ``stepchart validate`` registers only its own command module, so its help and
   usage errors are those of the full parser, and it imports neither the other commands
   nor jsonschema, the job model or the JUnit writer.
-* A large run is checked in two processes (:mod:`stepchart.tools.payload_split`): the
-  output, its order, the counts and the exit code are those of one process, the child's
-  half is reported after the parent's, and a child that fails is replaced by the parent.
-Each split run is a real ``stepchart validate`` process (the fork happens there, not in
-the test runner), with :data:`SPLIT_AT` lowered so a small folder is split.
+* A large run is shared with a forked helper (:mod:`stepchart.tools.payload_split`) that
+  checks from the back while the parent checks from the front: the output, its order,
+  the counts and the exit code are those of one process, the helper's part is reported
+  after the parent's, a helper that fails is replaced by the parent, and no child is left.
+Each shared run is a real ``stepchart validate`` process (the fork happens there, not in
+the test runner), with :data:`SPLIT_AT` and :data:`CHUNK` lowered so a small folder is shared.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -25,30 +27,38 @@ from stepchart.cli.main import build_parser, subcommands
 
 RUN = textwrap.dedent(
     """
-    import sys
+    import os, sys, time
     from stepchart.tools import payload_split
     payload_split.SPLIT_AT = int(sys.argv[1])
+    payload_split.CHUNK = 8
     payload_split._load = lambda: 0.0  # split whatever else this machine is doing
-    if sys.argv[2] == "crash":  # the child dies before it answers: the parent must check its half
-        real = payload_split.start
-        def start(files, check):
-            def dying(part):
-                raise MemoryError("the child ran out of memory")
-            return real(files, dying)
-        payload_split.start = start
-    seen = []
-    real_split = payload_split.split_point
-    def split_point(files):
-        at = real_split(files)
-        seen.append(at)
-        return at
-    payload_split.split_point = split_point
     import stepchart.tools.validate as tool
-    tool.split_point = split_point
-    tool.start = payload_split.start
+    parent, mode = os.getpid(), sys.argv[2]
+    real_check, chunks = tool._check_into, [0]
+    def check_into(run, files, *rest):
+        if os.getpid() == parent:
+            time.sleep(0.02)  # a slow parent: the helper, warm by now, takes chunks from the back
+        else:
+            chunks[0] += 1
+            if mode == "crash" or (mode == "dies" and chunks[0] == 3):  # before it answers: the parent checks its part
+                raise MemoryError("the helper ran out of memory")
+        return real_check(run, files, *rest)
+    tool._check_into = check_into
+    helped = []
+    real_finish = tool.finish
+    def finish(helper, total):
+        start, done = real_finish(helper, total)
+        helped.append((start, done is not None))
+        return start, done
+    tool.finish = finish
     from stepchart.cli import main
     code = main(sys.argv[3:])
-    sys.stderr.write(f"split at {seen}\\n")
+    try:
+        os.waitpid(-1, os.WNOHANG)
+        left = "a child left"
+    except ChildProcessError:
+        left = "no child left"
+    sys.stderr.write(f"helped {helped}; {left}\\n")
     sys.exit(code)
     """
 )
@@ -85,45 +95,70 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+def _helped(err: str) -> tuple[list[tuple[int, bool]], str]:
+    import ast
+
+    helped, left = err.splitlines()[-1].removeprefix("helped ").split("; ")
+    return ast.literal_eval(helped), left
+
+
 @pytest.mark.parametrize(
     "args", [(), ("--format", "json"), ("--skip-unknown",), ("--format", "json", "--skip-unknown")]
 )
-def test_a_split_run_says_what_one_process_says(folder: Path, args: tuple[str, ...]) -> None:
-    one = _run(100_000, "split", "validate", str(folder), *args)
-    two = _run(8, "split", "validate", str(folder), *args)
-    assert one[2].splitlines()[-1] == "split at [0]"
-    assert two[2].splitlines()[-1] == "split at [120]"  # 241 inputs: the child took the second half
+def test_a_shared_run_says_what_one_process_says(folder: Path, args: tuple[str, ...]) -> None:
+    one = _run(100_000, "share", "validate", str(folder), *args)
+    two = _run(8, "share", "validate", str(folder), *args)
+    assert _helped(one[2]) == ([], "no child left")  # forked for the folder, dismissed: too few files
+    [(start, sent)], left = _helped(two[2])
+    assert sent and 0 < start < 241 and left == "no child left"  # the helper took the files from `start` on
     assert two[:2] == one[:2]
     assert one[0] == 1 and one[1].count(str(folder)) > 40
-    assert cli("validate", str(folder), *args).out == one[1]  # and the in-process run, never split here
+    assert cli("validate", str(folder), *args).out == one[1]  # and the in-process run, never shared here
 
 
-def test_a_child_that_fails_is_replaced_by_the_parent(folder: Path) -> None:
-    one = _run(100_000, "split", "validate", str(folder), "--format", "json")
-    crashed = _run(8, "crash", "validate", str(folder), "--format", "json")
-    assert crashed[2].splitlines()[-1] == "split at [120]"
-    assert crashed[:2] == one[:2]
-    assert json.loads(crashed[1])["checked"] == 243  # 241 files, one of them 3 JSON Lines
+@pytest.mark.parametrize("mode", ["crash", "dies"])
+def test_a_helper_that_fails_is_replaced_by_the_parent(folder: Path, mode: str) -> None:
+    one = _run(100_000, "share", "validate", str(folder), "--format", "json")
+    failed = _run(8, mode, "validate", str(folder), "--format", "json")
+    [(start, sent)], left = _helped(failed[2])
+    assert not sent and start < 241 and left == "no child left"  # its claimed chunks are checked by the parent
+    assert failed[:2] == one[:2]
+    assert json.loads(failed[1])["checked"] == 243  # 241 files, one of them 3 JSON Lines
 
 
-def test_the_split_needs_enough_files_no_stdin_an_idle_core_and_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_parent_and_the_helper_claim_every_chunk_once_from_either_end() -> None:
+    from stepchart.tools import payload_split
+
+    helper = payload_split.fork_helper(lambda: None, lambda files: (len(files), 0, []))
+    assert helper is not None
+    files = [f"f{i}.json" for i in range(1000)]
+    mine = []
+    for chunk in payload_split.give(helper, files):
+        mine.append(chunk)
+        time.sleep(0.001)  # a slow parent: the helper takes its part
+    start, done = payload_split.finish(helper, len(files))
+    assert done is not None and helper.reaped
+    assert mine == [(i, min(i + payload_split.CHUNK, 1000)) for i in range(0, start, payload_split.CHUNK)]
+    assert done.checked == 1000 - start > 0  # the helper's part, from the back: together, every file once
+    payload_split.dismiss(helper)  # nothing: reaped already (its id may be another process's by now)
+
+
+def test_a_share_needs_no_stdin_an_idle_core_and_one_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     from stepchart.tools import payload_split
 
     monkeypatch.setattr(payload_split, "_cores", lambda: 2)
     monkeypatch.setattr(payload_split, "_threads", lambda: 1)
     monkeypatch.setattr(payload_split, "_load", lambda: 1.2)  # another process on one core: the other is free
-    files = [f"f{i}.json" for i in range(payload_split.SPLIT_AT)]
-    assert payload_split.split_point(files) == payload_split.SPLIT_AT // 2
-    assert payload_split.split_point(files[:-1]) == 0
-    assert payload_split.split_point([*files, "-"]) == 0
+    assert payload_split.can_split(["a.json", "folder"])
+    assert not payload_split.can_split(["a.json", "-"])
     monkeypatch.setattr(payload_split, "_threads", lambda: 2)
-    assert payload_split.split_point(files) == 0
+    assert not payload_split.can_split(["folder"])
     monkeypatch.setattr(payload_split, "_threads", lambda: 1)
     monkeypatch.setattr(payload_split, "_load", lambda: 1.5)  # the second core is busy
-    assert payload_split.split_point(files) == 0
+    assert not payload_split.can_split(["folder"])
     monkeypatch.setattr(payload_split, "_load", lambda: 0.4)
     monkeypatch.setattr(payload_split, "_cores", lambda: 1)
-    assert payload_split.split_point(files) == 0
+    assert not payload_split.can_split(["folder"])
 
 
 def test_validate_registers_only_its_module_with_the_same_help_and_usage_errors(tmp_path: Path) -> None:

@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .options import add_color
 from .output import UsageError
+
+if TYPE_CHECKING:
+    from ..tools.payload_split import Helper
 
 __all__ = ["register"]
 
@@ -33,16 +36,22 @@ def register(sub: Any) -> None:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from ..tools.payload_split import dismiss
+    from ..tools.validate import start_helper
+
     collecting = gc.isenabled()
     gc.disable()  # a run makes no reference cycles (each payload is freed as it goes): the collector only costs
+    helper = start_helper(args.paths, jsonl=args.jsonl, skip_unknown=args.skip_unknown)  # warms while we walk
     try:
-        return _validate(args)
+        return _report(args, helper)
     finally:
+        if helper is not None:
+            dismiss(helper)  # nothing once the run has reaped it
         if collecting:
             gc.enable()
 
 
-def _validate(args: argparse.Namespace) -> int:
+def _report(args: argparse.Namespace, helper: Helper | None) -> int:
     from ..tools.reporting import Progress, Style, dump_json
     from ..tools.validate import PayloadError, check_payloads, expand_inputs
 
@@ -63,7 +72,7 @@ def _validate(args: argparse.Namespace) -> int:
 
         run = check_payloads(
             files, jsonl=args.jsonl, skip_unknown=args.skip_unknown,
-            on_problems=show if args.format == "text" else None, on_progress=progress.advance,
+            on_problems=show if args.format == "text" else None, on_progress=progress.advance, helper=helper,
         )  # fmt: skip
     if args.format == "json":
         doc = run.to_dict()

@@ -17,6 +17,7 @@ scan; only what the scan does not pass goes to :func:`validate_one`. The files c
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -36,7 +37,7 @@ from .payload_inputs import (
     read_bytes,
     unreadable,
 )
-from .payload_split import ChildRun, abandon, finish, split_point, start
+from .payload_split import SPLIT_AT, Helper, can_split, dismiss, finish, fork_helper, give
 
 __all__ = [
     "JSONL_SUFFIXES",
@@ -51,6 +52,7 @@ __all__ = [
     "locate",
     "looks_valid",
     "read_bytes",
+    "start_helper",
     "validate_one",
 ]
 
@@ -206,6 +208,22 @@ def looks_valid(data: bytes) -> bool:
     return value is not _UNSURE and payload_is_valid(value)
 
 
+def start_helper(inputs: Sequence[str], *, jsonl: bool = False, skip_unknown: bool = False) -> Helper | None:
+    """A helper for a run over ``inputs`` (:mod:`~stepchart.tools.payload_split`), forked before they are walked.
+
+    Only when a folder is named (a run of files named one by one is rarely large) and the
+    machine can split (:func:`~stepchart.tools.payload_split.can_split`); None otherwise.
+    Give it to :func:`check_payloads`, which uses or dismisses it.
+    """
+    if not any(os.path.isdir(p) for p in inputs if p != "-") or not can_split(inputs):
+        return None
+    return fork_helper(_payload_is_valid_warm, lambda part: _part_check(part, jsonl, skip_unknown))
+
+
+def _payload_is_valid_warm() -> bool:
+    return payload_is_valid({})  # builds jsonschema-rs's validator: its import is a tenth of a large run
+
+
 def check_payloads(
     files: Sequence[str],
     *,
@@ -214,6 +232,7 @@ def check_payloads(
     skip_unknown: bool = False,
     on_problems: Callable[[list[PayloadError]], None] | None = None,
     on_progress: Callable[[int], None] | None = None,
+    helper: Helper | None = None,
 ) -> ValidationRun:
     """Check every payload of ``files``: the run's counts and errors, in input order.
 
@@ -222,41 +241,48 @@ def check_payloads(
     payload's errors as it is found (a terminal sees them
     at once); ``on_progress`` the number of payloads checked since its last call, every 512.
     The payloads of :func:`iter_payloads` and the verdicts of :func:`validate_one`, which
-    only reads what the quick scan of :func:`looks_valid` does not. A large run checks its
-    second half in a forked child (:mod:`stepchart.tools.payload_split`), reported after the
-    first half: the same output, in the same order.
+    only reads what the quick scan of :func:`looks_valid` does not. A run of
+    :data:`~stepchart.tools.payload_split.SPLIT_AT` files or more is shared with a forked
+    helper (``helper``, from :func:`start_helper`, or one forked here), which checks from
+    the back while this process checks from the front; its part is reported after this
+    process's: the same output, in the same order. A ``helper`` not needed is dismissed.
     """
     run = ValidationRun()
-    at = split_point(files)
-    half = start(files[at:], lambda part: _child_check(part, jsonl, skip_unknown)) if at else None
+    if helper is not None and (len(files) < SPLIT_AT or "-" in files):
+        dismiss(helper)
+        helper = None
+    elif helper is None and len(files) >= SPLIT_AT and can_split(files):
+        helper = fork_helper(_payload_is_valid_warm, lambda part: _part_check(part, jsonl, skip_unknown))
+    if helper is None:
+        _check_into(run, files, jsonl, stdin, skip_unknown, on_problems, on_progress)
+        return run
     try:
-        mine = files[:at] if half is not None else files
-        _check_into(run, mine, jsonl, stdin, skip_unknown, on_problems, on_progress)
-        if half is not None:
-            done, half = finish(half), None
-            if done is None:  # the child failed: check its half here
-                _check_into(run, files[at:], jsonl, None, skip_unknown, on_problems, on_progress)
-            else:
-                for problems in done.groups:
-                    run.errors.extend(problems)
-                    if on_problems is not None:
-                        on_problems(problems)
-                run.checked += done.checked
-                run.invalid += len(done.groups)
-                run.skipped += done.skipped
-                if on_progress is not None and done.checked:
-                    on_progress(done.checked)
+        for first, end in give(helper, files):
+            _check_into(run, files[first:end], jsonl, None, skip_unknown, on_problems, on_progress)
+        start, done = finish(helper, len(files))
+        if done is None:  # the helper failed: check its part here
+            _check_into(run, files[start:], jsonl, None, skip_unknown, on_problems, on_progress)
+        else:
+            for problems in done.groups:
+                run.errors.extend(problems)
+                if on_problems is not None:
+                    on_problems(problems)
+            run.checked += done.checked
+            run.invalid += len(done.groups)
+            run.skipped += done.skipped
+            if on_progress is not None and done.checked:
+                on_progress(done.checked)
     finally:
-        if half is not None:
-            abandon(half)
+        dismiss(helper)  # nothing once finish has reaped it: only an interrupted run stops it here
     return run
 
 
-def _child_check(files: Sequence[str], jsonl: bool, skip_unknown: bool) -> ChildRun:
+def _part_check(files: Sequence[str], jsonl: bool, skip_unknown: bool) -> tuple[int, int, list[list[PayloadError]]]:
+    """The helper's check of one chunk: (checked, skipped, each invalid payload's errors)."""
     part = ValidationRun()
     groups: list[list[PayloadError]] = []
     _check_into(part, files, jsonl, None, skip_unknown, groups.append, None)
-    return ChildRun(part.checked, part.skipped, groups)
+    return part.checked, part.skipped, groups
 
 
 def _check_into(
