@@ -211,9 +211,8 @@ def looks_valid(data: bytes) -> bool:
 def start_helper(inputs: Sequence[str], *, jsonl: bool = False, skip_unknown: bool = False) -> Helper | None:
     """A helper for a run over ``inputs`` (:mod:`~stepchart.tools.payload_split`), forked before they are walked.
 
-    Only when a folder is named (a run of files named one by one is rarely large) and the
-    machine can split (:func:`~stepchart.tools.payload_split.can_split`); None otherwise.
-    Give it to :func:`check_payloads`, which uses or dismisses it.
+    Only when a folder is named and the machine can split (:func:`~stepchart.tools.payload_split.can_split`);
+    None otherwise. Give it to :func:`check_payloads`, which uses or dismisses it.
     """
     if not any(os.path.isdir(p) for p in inputs if p != "-") or not can_split(inputs):
         return None
