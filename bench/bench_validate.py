@@ -17,8 +17,8 @@ Each round also times the floor: one Python process that only reads and parses t
 files (``open().read()`` and ``json.loads``, nothing checked), and a tighter floor that
 reads them as the command does (``os.open``/``os.read``, no file object), so the figures
 say how far above the file system and the parser the command is; and ``stepchart
-validate`` kept in one process (a large run on a machine with an idle second core checks
-its second half in a forked child: ``stepchart.tools.payload_split``). And then, in fresh
+validate`` kept in one process (a large run on a machine with an idle second core is shared
+with a forked helper that checks from the back: ``stepchart.tools.payload_split``). And then, in fresh
 processes, where ``stepchart validate``'s time goes, step by step in one process:
 interpreter start-up, imports, jsonschema-rs's import, the schema compile, the walk, the
 reads, the strict scan, the verdict, the words of the invalid payloads (from
@@ -87,10 +87,10 @@ for name in sorted(e.name for e in os.scandir(folder)):
 """The tighter floor: the same with descriptors (``os.open``/``os.read``, as the command reads), no file objects."""
 
 ONE_PROCESS = (
-    "import sys; from stepchart.tools import payload_split; payload_split.SPLIT_AT = 10 ** 9; "
+    "import sys; from stepchart.tools import validate; validate.can_split = lambda inputs: False; "
     "from stepchart.cli import main; sys.exit(main(sys.argv[1:]))"
 )
-"""``stepchart validate`` kept in one process (its second half not forked off): what one core does."""
+"""``stepchart validate`` kept in one process (no helper forked): what one core does."""
 
 PHASES = """
 import time
@@ -314,7 +314,7 @@ def main() -> None:
     print(f"  check-jsonschema         {theirs:8.3f} s   {len(theirs_bad)} invalid")
     print(f"  read + parse only        {floor:8.3f} s   (the floor: 1/{1 / floor_share:.1f} of check-jsonschema)")
     print(f"  read + parse, by descr.  {floor_fd:8.3f} s   (the tighter floor: {floor_fd_speedup:.1f}x faster than it)")
-    print(f"  stepchart, one process   {one:8.3f} s   ({one_speedup:.1f}x: the second half not forked off)")
+    print(f"  stepchart, one process   {one:8.3f} s   ({one_speedup:.1f}x: no helper forked)")
     print(f"  speed-up                 {speedup:8.1f}x  (median of the rounds' ratios)")
     print(f"  stepchart / floor        {over_floor:8.2f}")
     cpu_med = {k: statistics.median(v) for k, v in cpu.items()}

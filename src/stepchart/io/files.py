@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Sequence
+from functools import cache
 from operator import attrgetter
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -27,15 +28,21 @@ DEFAULT_STORE = "stepchart.db"
 """Where the commands keep jobs unless told otherwise: a SQLite file in the working directory."""
 
 
+@cache
+def _package() -> Path:
+    """The installed ``stepchart`` package folder, resolved once (pathlib only when a shipped folder is asked for)."""
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent
+
+
 def data_dir(name: str) -> Path:
     """The shipped folder ``name`` (statecharts, rules, examples).
 
     An installed wheel carries copies under ``stepchart/data``; a source checkout
     (editable install, tests) reads the top-level folders, which are the originals.
     """
-    from pathlib import Path
-
-    package = Path(__file__).resolve().parent.parent
+    package = _package()
     packaged = package / "data" / name
     if packaged.is_dir():
         return packaged

@@ -216,11 +216,12 @@ def start_helper(inputs: Sequence[str], *, jsonl: bool = False, skip_unknown: bo
     """
     if not any(os.path.isdir(p) for p in inputs if p != "-") or not can_split(inputs):
         return None
-    return fork_helper(_payload_is_valid_warm, lambda part: _part_check(part, jsonl, skip_unknown))
+    return _fork_helper(jsonl, skip_unknown)
 
 
-def _payload_is_valid_warm() -> bool:
-    return payload_is_valid({})  # builds jsonschema-rs's validator: its import is a tenth of a large run
+def _fork_helper(jsonl: bool, skip_unknown: bool) -> Helper | None:
+    """The one way a helper is forked: it builds jsonschema-rs's validator (a tenth of a large run) as it waits."""
+    return fork_helper(lambda: payload_is_valid({}), lambda part: _part_check(part, jsonl, skip_unknown))
 
 
 def check_payloads(
@@ -251,7 +252,7 @@ def check_payloads(
         dismiss(helper)
         helper = None
     elif helper is None and len(files) >= SPLIT_AT and can_split(files):
-        helper = fork_helper(_payload_is_valid_warm, lambda part: _part_check(part, jsonl, skip_unknown))
+        helper = _fork_helper(jsonl, skip_unknown)
     if helper is None:
         _check_into(run, files, jsonl, stdin, skip_unknown, on_problems, on_progress)
         return run
@@ -277,7 +278,6 @@ def check_payloads(
 
 
 def _part_check(files: Sequence[str], jsonl: bool, skip_unknown: bool) -> tuple[int, int, list[list[PayloadError]]]:
-    """The helper's check of one chunk: (checked, skipped, each invalid payload's errors)."""
     part = ValidationRun()
     groups: list[list[PayloadError]] = []
     _check_into(part, files, jsonl, None, skip_unknown, groups.append, None)
