@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from stepchart.engine.actions import ACTION_TABLE
-from stepchart.io.files import JSON_SUFFIXES, YAML_SUFFIXES, walk_files
+from stepchart.io.files import JSON_SUFFIXES, YAML_SUFFIXES, folder_files, walk_files
 from stepchart.load.charts import load_chart_dir
 from stepchart.load.jobs import initial_assignment
 from stepchart.model import StepDef
@@ -42,6 +42,26 @@ def test_a_folder_gives_its_files_in_the_order_of_sorted_rglob(tmp_path: Path) -
     ]
     assert missing == []
     assert not any(f.named for f in found)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_one_folder_gives_regular_files_and_links_to_them_sorted_as_rglob(tmp_path: Path) -> None:
+    """A folder named like a file is entered, a link to a file is taken, a pipe is not; a folder given with a
+    trailing ``/`` spells its files as ``DirEntry.path`` does, and the order is sorted(rglob)'s."""
+    _touch(tmp_path, "m.json", "k.json/inner.json", "k-a.json", "k/z.json", "b.txt")
+    (tmp_path / "link.json").symlink_to(tmp_path / "m.json")
+    os.mkfifo(tmp_path / "pipe.json")
+    expected = [
+        p for p in sorted(tmp_path.rglob("*")) if p.suffix == ".json" and p.is_file() and p.name != "pipe.json"
+    ]
+    assert [Path(f) for f in folder_files(str(tmp_path), JSON_SUFFIXES)] == expected
+    assert [p.relative_to(tmp_path).as_posix() for p in expected] == [
+        "k/z.json", "k-a.json", "k.json/inner.json", "link.json", "m.json",
+    ]  # fmt: skip
+    assert folder_files(f"{tmp_path}/", JSON_SUFFIXES)[0] == f"{tmp_path}/k/z.json"
+    assert folder_files(str(tmp_path), JSON_SUFFIXES, recursive=False) == [
+        f"{tmp_path}/k-a.json", f"{tmp_path}/link.json", f"{tmp_path}/m.json",
+    ]  # fmt: skip
 
 
 def test_hidden_files_and_folders_are_skipped_and_named_files_always_taken(tmp_path: Path) -> None:

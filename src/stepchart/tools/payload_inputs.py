@@ -1,6 +1,6 @@
 """The inputs of ``stepchart validate``: files and folders named, read whole, split into payloads.
 
-A folder is searched by the one walker (:func:`stepchart.io.files.walk_files`); every file
+A folder is searched by the one walker (:func:`stepchart.io.files.folder_files`); every file
 is read through its descriptor (``os.open``/``os.read``, no file object: 10,000 a run), and
 a file the walk found in a folder, a regular file then, with one read when it is shorter
 than a chunk (:class:`FolderFile`). JSON Lines give one payload a line.
@@ -15,7 +15,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from typing import Any, NamedTuple
 
-from ..io.files import JSON_SUFFIXES, walk_files
+from ..io.files import JSON_SUFFIXES, folder_files
 
 __all__ = [
     "JSONL_SUFFIXES",
@@ -77,7 +77,7 @@ def expand_inputs(paths: Sequence[str]) -> tuple[list[str], list[str]]:
 
     A path named directly is read whatever it is (a file, a pipe such as ``<(...)``). Folders
     are searched recursively for ``*.json``, ``*.jsonl`` and ``*.ndjson`` by
-    :func:`stepchart.io.files.walk_files` (path order, hidden files and folders skipped);
+    :func:`stepchart.io.files.folder_files` (path order, hidden files and folders skipped);
     a file found in a folder is named as the folder was given (``./in`` gives ``./in/a.json``).
     """
     files: list[str] = []
@@ -86,8 +86,7 @@ def expand_inputs(paths: Sequence[str]) -> tuple[list[str], list[str]]:
         if raw == "-":
             files.append(raw)
         elif os.path.isdir(raw):
-            found, _ = walk_files([raw], JSON_SUFFIXES)
-            files.extend(FolderFile(f.spelled) for f in found)
+            files.extend(map(FolderFile, folder_files(raw, JSON_SUFFIXES)))
         elif os.path.exists(raw):  # a file, or a pipe named as one (``<(...)``, ``/dev/stdin``)
             files.append(raw)
         else:
