@@ -28,14 +28,13 @@ import random
 import re
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from jsonschema_cli import ENV, run_check_jsonschema
+from jsonschema_cli import ENV, run_check_jsonschema, stepchart_command
 
 from stepchart.io.schemas import load_schema
 
@@ -142,7 +141,7 @@ def make_corpus(folder: Path, n: int, seed: int = 3) -> tuple[list[Path], Counte
 def run_stepchart(folder: Path) -> tuple[float, dict[str, Any]]:
     t0 = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "stepchart.cli", "check", str(folder), "--format", "json"],
+        [*stepchart_command(), "check", str(folder), "--format", "json"],
         capture_output=True, text=True, check=False, env=ENV,
     )  # fmt: skip
     elapsed = time.perf_counter() - t0

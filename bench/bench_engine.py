@@ -43,7 +43,6 @@ import json
 import os
 import platform
 import pstats
-import shutil
 import statistics
 import subprocess
 import sys
@@ -52,6 +51,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from jsonschema_cli import stepchart_command
 
 from stepchart import Actor, Engine, data_dir
 
@@ -306,11 +307,7 @@ def _wall(cmd: list[str]) -> tuple[int, subprocess.CompletedProcess[str]]:
 def _cli_command() -> list[str] | None:
     if importlib.util.find_spec("stepchart.cli") is None:
         return None
-    script = Path(sys.executable).parent / "stepchart"
-    if script.exists():
-        return [str(script), "--help"]
-    found = shutil.which("stepchart")
-    return [found, "--help"] if found else [sys.executable, "-m", "stepchart.cli", "--help"]
+    return [*stepchart_command(), "--help"]
 
 
 def bench_startup(reps: int) -> dict[str, Any]:

@@ -54,7 +54,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from jsonschema_cli import ENV, children_cpu, run_check_jsonschema
+from jsonschema_cli import ENV, children_cpu, run_check_jsonschema, stepchart_command
 
 from stepchart.io.schemas import load_schema
 
@@ -191,10 +191,10 @@ def make_corpus(folder: Path, n: int, seed: int = 7) -> list[Path]:
 
 
 def run_stepchart(folder: Path, one_process: bool = False) -> tuple[float, set[str], dict[str, Any]]:
-    start = ["-c", ONE_PROCESS] if one_process else ["-m", "stepchart.cli"]
+    command = [sys.executable, "-c", ONE_PROCESS] if one_process else stepchart_command()
     t0 = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, *start, "validate", str(folder), "--format", "json"],
+        [*command, "validate", str(folder), "--format", "json"],
         capture_output=True, text=True, check=False, env=ENV,
     )  # fmt: skip
     elapsed = time.perf_counter() - t0
@@ -240,7 +240,7 @@ def profile_phases(folder: Path, runs: int) -> dict[str, float]:
 
 def run_stepchart_one(path: Path) -> tuple[float, set[str], dict[str, Any]]:
     done = subprocess.run(
-        [sys.executable, "-m", "stepchart.cli", "validate", str(path), "--format", "json"],
+        [*stepchart_command(), "validate", str(path), "--format", "json"],
         capture_output=True, text=True, check=False, env=ENV,
     )  # fmt: skip
     data = json.loads(done.stdout)

@@ -7,6 +7,7 @@ import os
 import resource
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -19,6 +20,14 @@ def children_cpu() -> float:
     """CPU seconds (user + system) of every child process waited for so far: less swayed by load than wall time."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
+
+
+def stepchart_command() -> list[str]:
+    """``stepchart`` as users run it: the console script installed beside this interpreter (or on PATH), else
+    ``python -m stepchart.cli`` (which also imports runpy: a few milliseconds more at start-up)."""
+    script = Path(sys.executable).parent / "stepchart"
+    found = str(script) if script.exists() else shutil.which("stepchart")
+    return [found] if found else [sys.executable, "-m", "stepchart.cli"]
 
 
 def check_jsonschema_exe() -> str:
