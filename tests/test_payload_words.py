@@ -95,3 +95,11 @@ def test_a_keyword_without_a_rank_falls_back_to_jsonschema(monkeypatch: Any) -> 
         (("type",), '"Nope" is not allowed; allowed: Run, Finish, Stop, SetCurrentStep, Hold, ReleaseHold, '
          "RefreshStatus", False),
     ]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(values, st.text(), st.integers(), st.sampled_from((True, False, None, "é\"\\\n\ud800", 10**40))))
+def test_a_value_in_a_message_is_its_json_cut_at_60_characters(value: Any) -> None:
+    """R14's words quote a value as JSON: the quick forms for a text and a whole number are json.dumps' own."""
+    text = json.dumps(value, default=str)
+    assert schemas._short(value) == (text if len(text) <= 60 else text[:57] + "...")

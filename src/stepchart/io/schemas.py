@@ -243,8 +243,20 @@ def _json_type(value: Any) -> str:
 
 
 def _short(value: Any) -> str:
-    text = json.dumps(value, default=str)
+    """``value`` as JSON, cut at 60 characters (a text or a whole number without json.dumps' frames: one per
+    invalid payload)."""
+    kind = type(value)
+    if kind is str:
+        text = _json_text(value)
+    elif kind is int:
+        text = int.__repr__(value)
+    else:
+        text = json.dumps(value, default=str)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+_json_text: Callable[[str], str] = json.encoder.encode_basestring_ascii
+"""json.dumps of a text (its C encoder, ASCII escapes: json.dumps' default)."""
 
 
 def check_document(doc: Document, name: str) -> list[Problem]:
@@ -288,19 +300,30 @@ def _rs_errors(value: Any) -> list[_RsViolation] | None:
         found = list(_payload_rs().iter_errors(value))
     except Exception:  # a Python value outside JSON: jsonschema words it
         return None
-    schema = load_schema("payload")
-    keyed = []
+    errors = []
     for e in found:
         name = e.kind.name
-        rank = _RS_RANK.get(name)
-        if rank is None:
+        if name not in _RS_RANK:
             return None
-        path, where = tuple(e.instance_path), tuple(e.schema_path)
+        where = tuple(e.schema_path)
+        keyword = _KEYWORD_AT.get(where)
+        if keyword is None:
+            schema = load_schema("payload")
+            keyword = _KEYWORD_AT[where] = (_at(schema, where), _at(schema, where[:-1]))
+        path = tuple(e.instance_path)
         message = f"{e.kind.property!r} is a required property" if name == "required" else e.message
-        error = _RsViolation(path, name, _at(schema, where), _at(value, path), _at(schema, where[:-1]), where, message)
-        keyed.append(((list(map(str, path)), rank), error))
-    keyed.sort(key=lambda pair: pair[0])
-    return [error for _key, error in keyed]
+        errors.append(_RsViolation(path, name, keyword[0], _at(value, path), keyword[1], where, message))
+    if len(errors) > 1:
+        errors.sort(key=_jsonschema_order)
+    return errors
+
+
+_KEYWORD_AT: dict[tuple[str | int, ...], tuple[Any, Any]] = {}
+"""(the keyword's value, the schema holding it) at each schema path of the payload schema jsonschema-rs reports."""
+
+
+def _jsonschema_order(error: _RsViolation) -> tuple[list[str], int]:
+    return list(map(str, error.absolute_path)), _RS_RANK[error.validator]
 
 
 def payload_violation_items(value: Any) -> list[tuple[tuple[str | int, ...], str, bool]]:

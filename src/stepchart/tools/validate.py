@@ -61,12 +61,11 @@ __all__ = [
 
 _SCANSTRING: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
 _SCANNER = json.JSONDecoder()
-_WS = re.compile(r"[ \t\n\r]*")
+_WS: Callable[[str, int], re.Match[str]] = re.compile(r"[ \t\n\r]*").match  # type: ignore[assignment]
 
 
 def _skip(text: str, idx: int) -> int:
-    m = _WS.match(text, idx)
-    return m.end() if m is not None else idx
+    return _WS(text, idx).end()  # ``*`` matches at every index: never None
 
 
 def locate(text: str, path: Sequence[str | int], at_key: bool = False) -> tuple[int, int]:
