@@ -116,9 +116,9 @@ def validator(name: str) -> Validator:
 @cache
 def _payload_rs() -> Any:
     """The payload schema's jsonschema-rs validator, built once, with our date-time function."""
-    import jsonschema_rs
+    from .rs_import import import_jsonschema_rs
 
-    return jsonschema_rs.Draft7Validator(
+    return import_jsonschema_rs().Draft7Validator(
         load_schema("payload"), formats={"date-time": is_datetime}, validate_formats=True
     )
 
