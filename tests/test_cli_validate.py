@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from cli_helpers import ROOT, cli, on_terminal, proc
 
 from stepchart.engine.payload import validate_payload
@@ -144,6 +146,52 @@ def test_jsonschema_is_not_imported_to_check_or_word_payloads() -> None:
 )
 def test_locate(text: str, path: tuple[str | int, ...], at_key: bool, where: tuple[int, int]) -> None:
     assert locate(text, path, at_key) == where
+
+
+@pytest.mark.parametrize(
+    ("text", "path", "at_key", "where"),
+    [
+        ('{"stepIds": ["type"], "type": 5}', ("type",), False, (1, 31)),  # "type" spelled twice: walked
+        ('{"x": {"type": 1}, "type": 5}', ("type",), True, (1, 20)),  # a nested key of the same name
+        ('{"x": "y", ", ": 1, "type": 5}', (", ",), False, (1, 18)),  # a spelling across two strings
+        ('{"a\\u0022": 1, "type": 5}', ("type",), False, (1, 24)),  # a backslash: every string walked
+        ('{\n  "type": "Run",\n  "stepIds": [1, 2]\n}', ("stepIds", 1), False, (3, 18)),
+    ],
+)
+def test_a_key_spelled_once_is_found_by_one_search_and_any_other_is_walked(
+    text: str, path: tuple[str | int, ...], at_key: bool, where: tuple[int, int]
+) -> None:
+    """Given the parsed value, a top-level key the text spells once is found with one search; the answer is
+    the walk's whatever the text."""
+    value = json.loads(text)
+    assert locate(text, path, at_key, value) == where == locate(text, path, at_key)
+
+
+json_keys = st.text(alphabet='ab"\\ ,:{}[]\u00e9', max_size=4)
+json_values = st.recursive(
+    st.none() | st.integers() | json_keys,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(json_keys, inner, max_size=3),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(json_keys, json_values, min_size=1, max_size=4),
+    st.sampled_from([(", ", ": "), (",", ":"), (" , ", " : ")]),
+    st.sampled_from([None, 2]),
+    st.booleans(),
+)
+def test_the_quick_search_for_a_key_answers_as_the_walk(
+    value: dict[str, Any], separators: tuple[str, str], indent: int | None, at_key: bool
+) -> None:
+    text = json.dumps(value, separators=separators, indent=indent, ensure_ascii=False)
+    for key, inner in value.items():
+        paths: list[tuple[str | int, ...]] = [(key,)]
+        if isinstance(inner, list):
+            paths += [(key, i) for i in range(len(inner))]
+        for path in paths:
+            assert locate(text, path, at_key, value) == locate(text, path, at_key), (text, path)
 
 
 def test_folders_files_and_exit_codes(tmp_path: Path) -> None:

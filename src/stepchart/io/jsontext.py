@@ -4,16 +4,17 @@ A string (or key) holding U+0000 or a lone surrogate (``"\\ud800"``: no Unicode
 character, RFC 8259 section 8.2) is refused here, at the payload boundary: neither can
 be written as UTF-8 nor kept in a PostgreSQL text, so a store would fail on it later.
 :func:`unstorable_text` finds them in values that did not come from text (the Python API).
+:func:`locate` finds where in a text the value at a JSON path is (``validate``'s line and column).
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-__all__ = ["describe_unstorable", "parse_json_strict", "unstorable_text"]
+__all__ = ["describe_unstorable", "locate", "parse_json_strict", "unstorable_text"]
 
 _BAD_CHAR = re.compile("[\x00\ud800-\udfff]")
 """A character no store can keep: NUL, or half of a surrogate pair."""
@@ -96,3 +97,78 @@ def parse_json_strict(text: str | bytes) -> Any:
             more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
             raise ValueError("; ".join(problems[:5]) + more)
     return value
+
+
+_SCANSTRING: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
+_SCANNER = json.JSONDecoder()
+_WS: Callable[[str, int], re.Match[str]] = re.compile(r"[ \t\n\r]*").match  # type: ignore[assignment]
+
+
+def _skip(text: str, idx: int) -> int:
+    return _WS(text, idx).end()  # ``*`` matches at every index: never None
+
+
+def locate(text: str, path: Sequence[str | int], at_key: bool = False, value: Any = None) -> tuple[int, int]:
+    """1-based (line, column) in a JSON text of the value at ``path`` (of its key, with ``at_key``).
+
+    When the path goes further than the text (a missing key), the nearest enclosing value.
+    ``value``: the text's parsed value, when the caller has it: a key it holds is found with
+    one search when the text spells it once (:func:`_only_key`).
+    """
+    idx = _skip(text, 0)
+    start = 0
+    if path and type(value) is dict and type(path[0]) is str and path[0] in value:
+        found = _only_key(text, path[0], at_key and len(path) == 1)
+        if found is not None:
+            idx, start = found, 1
+    try:
+        for depth in range(start, len(path)):
+            part, ch = path[depth], text[idx]
+            if isinstance(part, str) and ch == "{":
+                found = _find_key(text, idx, part, at_key and depth == len(path) - 1)
+                if found is None:
+                    break
+                idx = found
+            elif isinstance(part, int) and ch == "[":
+                idx = _skip(text, idx + 1)
+                for _ in range(part):
+                    _v, idx = _SCANNER.raw_decode(text, idx)
+                    idx = _skip(text, _skip(text, idx) + 1)  # past the comma
+            else:
+                break
+    except (ValueError, IndexError):
+        return 1, 1
+    line = text.count("\n", 0, idx) + 1
+    return line, idx - (text.rfind("\n", 0, idx) + 1) + 1
+
+
+def _only_key(text: str, key: str, at_key: bool) -> int | None:
+    """The index of the top-level ``key``'s value (or of the key) when the text spells ``"key"`` once; else None.
+
+    Only for a key the top-level object holds: with no backslash in the text, every string
+    is spelled as it reads, so that key's one spelling is the key itself.
+    """
+    token = f'"{key}"'
+    at = text.find(token)
+    if at < 0 or "\\" in text or text.find(token, at + 1) >= 0:
+        return None
+    if at_key:
+        return at
+    colon = _skip(text, at + len(token))
+    return _skip(text, colon + 1) if text.startswith(":", colon) else None
+
+
+def _find_key(text: str, start: int, key: str, at_key: bool) -> int | None:
+    """The index of ``key``'s value (or of the key itself) in the object at ``start``; None if absent."""
+    idx = _skip(text, start + 1)
+    while text[idx] == '"':
+        name, end = _SCANSTRING(text, idx + 1)
+        key_at = idx
+        idx = _skip(text, _skip(text, end) + 1)  # past the colon
+        if name == key:
+            return key_at if at_key else idx
+        _v, idx = _SCANNER.raw_decode(text, idx)
+        idx = _skip(text, idx)
+        if text[idx] == ",":
+            idx = _skip(text, idx + 1)
+    return None

@@ -6,7 +6,7 @@ no ``NaN``, no duplicate keys), then the shipped payload schema with SPEC R10's
 date-time (:func:`stepchart.io.schemas.payload_is_valid`, through jsonschema-rs), then
 the webhook keys the engine refuses. An invalid payload is worded as the engine's 400
 details are (:func:`stepchart.io.schemas.payload_violation_items`, from jsonschema-rs's
-errors: same text, same order); :func:`locate` finds each violation's line and column.
+errors: same text, same order); :func:`stepchart.io.jsontext.locate` finds each violation's line and column.
 
 Most payloads are valid, so :func:`check_payloads` gives each one strict scan and one
 jsonschema-rs call first (:func:`looks_valid`), and words an invalid one from that same
@@ -18,13 +18,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..errors import format_path
 from ..io.jsontext import _DECODER as _STRICT
-from ..io.jsontext import parse_json_strict
+from ..io.jsontext import locate, parse_json_strict
 from ..io.schemas import payload_is_valid, payload_unsupported_items, payload_violation_items
 from .payload_inputs import (
     JSONL_SUFFIXES,
@@ -55,60 +54,6 @@ __all__ = [
     "start_helper",
     "validate_one",
 ]
-
-
-# -- positions in the JSON text -----------------------------------------------------------------------------
-
-_SCANSTRING: Callable[[str, int], tuple[str, int]] = json.decoder.scanstring  # type: ignore[attr-defined]
-_SCANNER = json.JSONDecoder()
-_WS: Callable[[str, int], re.Match[str]] = re.compile(r"[ \t\n\r]*").match  # type: ignore[assignment]
-
-
-def _skip(text: str, idx: int) -> int:
-    return _WS(text, idx).end()  # ``*`` matches at every index: never None
-
-
-def locate(text: str, path: Sequence[str | int], at_key: bool = False) -> tuple[int, int]:
-    """1-based (line, column) in a JSON text of the value at ``path`` (of its key, with ``at_key``).
-
-    When the path goes further than the text (a missing key), the nearest enclosing value.
-    """
-    idx = _skip(text, 0)
-    try:
-        for depth, part in enumerate(path):
-            ch = text[idx]
-            if isinstance(part, str) and ch == "{":
-                found = _find_key(text, idx, part, at_key and depth == len(path) - 1)
-                if found is None:
-                    break
-                idx = found
-            elif isinstance(part, int) and ch == "[":
-                idx = _skip(text, idx + 1)
-                for _ in range(part):
-                    _v, idx = _SCANNER.raw_decode(text, idx)
-                    idx = _skip(text, _skip(text, idx) + 1)  # past the comma
-            else:
-                break
-    except (ValueError, IndexError):
-        return 1, 1
-    line = text.count("\n", 0, idx) + 1
-    return line, idx - (text.rfind("\n", 0, idx) + 1) + 1
-
-
-def _find_key(text: str, start: int, key: str, at_key: bool) -> int | None:
-    """The index of ``key``'s value (or of the key itself) in the object at ``start``; None if absent."""
-    idx = _skip(text, start + 1)
-    while text[idx] == '"':
-        name, end = _SCANSTRING(text, idx + 1)
-        key_at = idx
-        idx = _skip(text, _skip(text, end) + 1)  # past the colon
-        if name == key:
-            return key_at if at_key else idx
-        _v, idx = _SCANNER.raw_decode(text, idx)
-        idx = _skip(text, idx)
-        if text[idx] == ",":
-            idx = _skip(text, idx + 1)
-    return None
 
 
 # -- payloads and their errors -------------------------------------------------------------------------
@@ -143,7 +88,7 @@ def _worded(payload: Payload, value: Any, text: str, valid: bool | None = None) 
     base = payload.line or 1
     out = []
     for path, message, at_key in items:
-        line, col = locate(text, path, at_key)
+        line, col = locate(text, path, at_key, value)
         out.append(PayloadError(payload.source, base + line - 1, col, format_path(path), message, kind))
     return out
 
