@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_helpers import ROOT, cli, on_terminal, proc
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from cli_helpers import ROOT, cli, on_terminal, proc
 
 from stepchart.engine.payload import validate_payload
 from stepchart.errors import RequestError
