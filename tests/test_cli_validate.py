@@ -256,3 +256,14 @@ def test_progress_on_a_terminal_and_none_when_piped(tmp_path: Path) -> None:
     assert "payloads " in err and "/3000" in err, err
     assert re.sub(r"\x1b\[[0-9;]*m", "", out).strip() == "3000 payloads checked: 3000 valid, 0 invalid"
     assert "\x1b[" in out  # a terminal gets colour
+
+
+def test_progress_has_no_end_when_a_json_lines_file_is_among_the_inputs(tmp_path: Path) -> None:
+    """A JSON Lines file holds any number of payloads: the bar counts them without a total."""
+    for i in range(1500):
+        (tmp_path / f"p{i:04d}.json").write_text('{"type": "Run"}')
+    (tmp_path / "many.ndjson").write_text('{"type": "Run"}\n' * 600)
+    code, out, err = on_terminal("validate", str(tmp_path), env={"STEPCHART_PROGRESS_DELAY": "0"})
+    assert code == 0
+    assert "payloads " in err and "/" not in err, err
+    assert re.sub(r"\x1b\[[0-9;]*m", "", out).strip() == "2100 payloads checked: 2100 valid, 0 invalid"
