@@ -102,7 +102,8 @@ import stepchart.tools.reporting
 from stepchart.tools.validate import _scanned, _worded, _UNSURE, expand_inputs, read_bytes, validate_one
 from stepchart.tools.payload_inputs import Payload
 t.append(time.perf_counter())
-import jsonschema_rs
+from stepchart.io.rs_import import import_jsonschema_rs
+import_jsonschema_rs()
 t.append(time.perf_counter())
 from stepchart.io.schemas import payload_is_valid
 payload_is_valid({})
