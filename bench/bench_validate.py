@@ -1,8 +1,8 @@
 """Benchmark (not a test): ``stepchart validate`` against ``check-jsonschema`` on 10,000 payload files.
 
 Both tools get the same files and the same schema (the shipped payload schema) in one
-process each; the figure is the wall time of each whole command, the median of several
-rounds. Then every file's verdict (valid or not) is compared: they must all agree.
+command each, each through its console script as users run it; the figure is the wall
+time of each whole command, the median of several rounds. Then every file's verdict (valid or not) is compared: they must all agree.
 
 The corpus (made fresh in a temporary folder, seeded, so every run sees the same files):
 about 80% valid payloads of every action type, with date-times in every shape R10
@@ -25,13 +25,14 @@ reads, the strict scan, the verdict, the words of the invalid payloads (from
 jsonschema-rs's errors, located in the text), and the output (``--phases N`` runs,
 medians).
 
-Where the time goes (10,000 files, 1,919 invalid; figures in BENCHMARKS.md): about 65 ms
-start-up before the first file (the interpreter about 12, the standard modules argparse,
-dataclasses, pathlib, typing and json about 28, jsonschema-rs's import about 14, which
-imports email.utils, decimal and socket itself), about 15 ms walking the folder, about
-50 ms opening and reading the files (three system calls each), about 25 ms the strict
-scan and 10 ms the verdict, about 30 ms wording and locating the 1,919 invalid payloads
-(jsonschema-rs's error objects about half of it), and 5 to 10 ms the JSON output.
+Where the time goes (10,000 files, 1,919 invalid; one process, fresh, on a day this
+machine ran check-jsonschema in 1.7 s; figures in bench/TOOLS_FIGURES.md): about 70 ms
+before the first file (the interpreter 20, the standard modules and the CLI 40,
+jsonschema-rs's import 8 now that its build record no longer imports email.utils), 20 ms
+walking the folder, 70 ms opening and reading the files (three system calls each), 45 ms
+the strict scan, 25 ms the verdict, 80 ms wording and locating the 1,919 invalid payloads
+(jsonschema-rs's error objects about a third of it), and 15 ms the JSON output. Shared
+with the helper, the parent pays the start-up, the walk, half of the rest and the output.
 
     python bench/bench_validate.py                 # 10,000 files, 3 rounds
     python bench/bench_validate.py --files 2000 --rounds 1 --phases 1
