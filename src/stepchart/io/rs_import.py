@@ -56,14 +56,19 @@ class BuildDateOnly(types.ModuleType):
 
     def parsedate_to_datetime(self, text: str) -> datetime:
         found = parse_rfc2822(text)
-        return found if found is not None else self.__getattr__("parsedate_to_datetime")(text)
+        return found if found is not None else _real("parsedate_to_datetime")(text)
 
     def __getattr__(self, name: str) -> Any:
-        if sys.modules.get(_NAME) is self:
-            del sys.modules[_NAME]
-        import email.utils
+        return _real(name)
 
-        return getattr(email.utils, name)
+
+def _real(name: str) -> Any:
+    """``name`` of the real ``email.utils``, imported now (a stand-in still in its place steps aside first)."""
+    if isinstance(sys.modules.get(_NAME), BuildDateOnly):
+        del sys.modules[_NAME]
+    import email.utils
+
+    return getattr(email.utils, name)
 
 
 def import_jsonschema_rs() -> types.ModuleType:

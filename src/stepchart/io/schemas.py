@@ -306,10 +306,7 @@ def _rs_errors(value: Any) -> list[_RsViolation] | None:
         if name not in _RS_RANK:
             return None
         where = tuple(e.schema_path)
-        keyword = _KEYWORD_AT.get(where)
-        if keyword is None:
-            schema = load_schema("payload")
-            keyword = _KEYWORD_AT[where] = (_at(schema, where), _at(schema, where[:-1]))
+        keyword = _keyword_at(where)
         path = tuple(e.instance_path)
         message = f"{e.kind.property!r} is a required property" if name == "required" else e.message
         errors.append(_RsViolation(path, name, keyword[0], _at(value, path), keyword[1], where, message))
@@ -318,8 +315,11 @@ def _rs_errors(value: Any) -> list[_RsViolation] | None:
     return errors
 
 
-_KEYWORD_AT: dict[tuple[str | int, ...], tuple[Any, Any]] = {}
-"""(the keyword's value, the schema holding it) at each schema path of the payload schema jsonschema-rs reports."""
+@cache
+def _keyword_at(where: tuple[str | int, ...]) -> tuple[Any, Any]:
+    """(the keyword's value, the schema holding it) at a schema path of the payload schema, looked up once."""
+    schema = load_schema("payload")
+    return _at(schema, where), _at(schema, where[:-1])
 
 
 def _jsonschema_order(error: _RsViolation) -> tuple[list[str], int]:
