@@ -8,7 +8,9 @@ lets the extension find, while it loads and only when nothing has imported ``ema
 yet, a stand-in whose ``parsedate_to_datetime`` reads that one date form into the same
 datetime; anything else asked of it (another date form, another name) is answered by the
 real module, imported then. Once the extension has loaded, the stand-in is gone: a later
-``import email.utils`` gets the real module.
+``import email.utils`` gets the real module (another thread importing it in the few
+milliseconds the extension loads gets the stand-in, which answers every name as the real
+module does).
 """
 
 from __future__ import annotations
