@@ -2,7 +2,8 @@
 
 Both tools get the same files and the same schema (the shipped payload schema) in one
 command each, each through its console script as users run it; the figure is the wall
-time of each whole command, the median of several rounds. Then every file's verdict (valid or not) is compared: they must all agree.
+time of each whole command, the median of several rounds. Then every file's verdict
+(valid or not) is compared: they must all agree.
 
 The corpus (made fresh in a temporary folder, seeded, so every run sees the same files):
 about 80% valid payloads of every action type, with date-times in every shape R10
