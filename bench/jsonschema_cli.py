@@ -1,4 +1,4 @@
-"""What the designer-tool benchmarks share: the environment and one check-jsonschema run."""
+"""What the benchmarks share: the environment, the `stepchart` command as users run it, and one check-jsonschema run."""
 
 from __future__ import annotations
 
