@@ -53,7 +53,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace, helper: Helper | None) -> int:
     from ..tools.reporting import Progress, Style, dump_json
-    from ..tools.validate import JSONL_SUFFIXES, PayloadError, check_payloads, expand_inputs
+    from ..tools.validate import PayloadError, check_payloads, expand_inputs, one_payload_each
 
     files, missing = expand_inputs(args.paths)
     if missing:
@@ -62,9 +62,7 @@ def _report(args: argparse.Namespace, helper: Helper | None) -> int:
         raise UsageError("- (standard input) can be given once")
     out = sys.stdout
     style = Style.for_stream(out, args.color) if args.format == "text" else Style(False)
-    listed = "\0".join(files) + "\0"  # one search for a JSON Lines input (or -) among 10,000 names, not 10,000
-    lines = args.jsonl or "-" in files or any(f"{suffix}\0" in listed for suffix in JSONL_SUFFIXES)
-    total = None if lines else len(files)  # a payload count known before the run: a bar with an end
+    total = len(files) if one_payload_each(files, jsonl=args.jsonl) else None  # known: a bar with an end
     with Progress(total, "payloads", sys.stderr) as progress:
 
         def show(problems: list[PayloadError]) -> None:

@@ -25,6 +25,7 @@ __all__ = [
     "PayloadError",
     "expand_inputs",
     "iter_payloads",
+    "one_payload_each",
     "read_bytes",
     "unreadable",
 ]
@@ -155,6 +156,18 @@ def _read_input(name: str, stdin: Any) -> tuple[str, bytes]:
 def unreadable(source: str, exc: OSError) -> PayloadError:
     """The one error of an input that cannot be read (missing, a device, over the limit)."""
     return PayloadError(source, 1, 1, "$", f"cannot read the file: {exc.strerror or exc}", "Unreadable")
+
+
+def one_payload_each(files: Sequence[str], *, jsonl: bool = False) -> bool:
+    """Whether every input holds one payload, so a run's count is known before it reads: no ``--jsonl``, no
+    standard input, no JSON Lines file (:func:`iter_payloads` reads those a line at a time).
+
+    One search in the joined names rather than a suffix test for each of 10,000.
+    """
+    if jsonl or "-" in files:
+        return False
+    listed = "\0".join(files) + "\0"
+    return not any(f"{suffix}\0" in listed for suffix in JSONL_SUFFIXES)
 
 
 def iter_payloads(files: Sequence[str], *, jsonl: bool = False, stdin: Any = None) -> Iterator[Payload | PayloadError]:

@@ -33,6 +33,7 @@ from .payload_inputs import (
     PayloadError,
     expand_inputs,
     iter_payloads,
+    one_payload_each,
     read_bytes,
     unreadable,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "iter_payloads",
     "locate",
     "looks_valid",
+    "one_payload_each",
     "read_bytes",
     "start_helper",
     "validate_one",
